@@ -1,0 +1,45 @@
+"""The audit trail: one ``AuditEvent`` per read of a case record, change, or refused access.
+
+Called from services and fetch-and-check selectors, inside the request's transaction, so the
+row commits or rolls back with the work it describes. No personal values are written.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.http import HttpRequest
+
+from mentoring.models import AuditEvent, User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    user: User | None,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    programme_id: int | None = None,
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    if obj is not None:
+        object_type = obj._meta.label
+        object_id = obj.pk
+        programme_id = programme_id or getattr(obj, "programme_id", None)
+    authenticated = user is not None and user.is_authenticated
+    return AuditEvent.objects.create(
+        user=user if authenticated else None,
+        role=user.role if authenticated else "anonymous",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        programme_id=programme_id,
+        ip_address=client_ip(request),
+        path=(request.path[:300] if request is not None else ""),
+    )

@@ -1,0 +1,396 @@
+"""The people of a mentoring programme and what is recorded about them.
+
+Every person (mentor, parent, pupil) is a ``Person`` row that holds the attributes used for
+matching and equality reports: languages, cultural backgrounds, country of birth and migrant
+background. ``Mentor`` and ``Mentee`` add each role's lifecycle on top, so one person can be
+both (a parent once mentored who later volunteers) without copying the special-category data.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from mentoring.vocabulary import validate_country_code, validate_language_code
+
+
+class User(AbstractUser):
+    """A login. Staff roles are scoped to programmes through object permissions on Programme."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Administrator"
+        COORDINATOR = "coordinator", "Mentor coordinator"
+        MANAGER = "manager", "Programme manager"
+        MENTOR = "mentor", "Mentor"
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MENTOR)
+    interface_language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True, default="")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_superuser or self.role == self.Role.ADMIN
+
+
+class Organisation(models.Model):
+    """The NGO, school board or municipality that runs programmes."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Programme(models.Model):
+    """One mentoring scheme. Every record about people belongs to exactly one programme."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="programmes")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    country = models.CharField(
+        max_length=2, validators=[validate_country_code], help_text="ISO 3166-1 alpha-2 code"
+    )
+    local_language = models.CharField(
+        max_length=3, validators=[validate_language_code], help_text="ISO 639 code of the school language"
+    )
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    small_cell_k = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(5)],
+        help_text="Counts below k are suppressed in every report (never below 5).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("coordinate_programme", "Coordinate the programme's mentors, families and matches"),
+            ("read_programme_reports", "Read the programme's aggregate reports"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(small_cell_k__gte=5), name="programme_small_cell_k_min_5"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CulturalBackground(models.Model):
+    """A programme-managed vocabulary entry: not every background is a country (Roma, Kurdish)."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="cultural_backgrounds")
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "code"], name="cultural_background_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MigrantBackground(models.TextChoices):
+    FIRST_GENERATION = "first_generation", "First generation (born abroad)"
+    SECOND_GENERATION = "second_generation", "Second generation (a parent born abroad)"
+    NONE = "none", "No migrant background"
+    DECLINED = "declined", "Declined to say"
+    UNKNOWN = "unknown", "Not recorded"
+
+
+class AgeBand(models.TextChoices):
+    UNDER_12 = "under_12", "Under 12"
+    AGE_12_17 = "12_17", "12–17"
+    AGE_18_29 = "18_29", "18–29"
+    AGE_30_44 = "30_44", "30–44"
+    AGE_45_64 = "45_64", "45–64"
+    AGE_65_PLUS = "65_plus", "65 and over"
+
+
+class Person(models.Model):
+    """Anyone the programme holds a record about: a mentor, a parent or a pupil."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="people")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    gender = models.CharField(max_length=60, blank=True, help_text="Self-described, optional")
+    age_band = models.CharField(max_length=10, choices=AgeBand.choices, blank=True)
+    country_of_birth = models.CharField(
+        max_length=2, blank=True, validators=[validate_country_code], help_text="ISO 3166-1 alpha-2"
+    )
+    migrant_background = models.CharField(
+        max_length=20, choices=MigrantBackground.choices, default=MigrantBackground.UNKNOWN
+    )
+    cultural_backgrounds = models.ManyToManyField(CulturalBackground, blank=True, related_name="people")
+    municipality = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=12, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def clean(self) -> None:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValidationError({"longitude": "Give both coordinates or neither."})
+
+
+class LanguageLevel(models.TextChoices):
+    NATIVE = "native", "Native"
+    FLUENT = "fluent", "Fluent"
+    BASIC = "basic", "Basic"
+
+
+class PersonLanguage(models.Model):
+    """A language a person speaks (ISO 639 code), its level, and whether sessions should use it."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="languages")
+    language = models.CharField(max_length=3, validators=[validate_language_code], help_text="ISO 639 code")
+    level = models.CharField(max_length=10, choices=LanguageLevel.choices)
+    is_preferred = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_preferred", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "language"], name="person_language_unique"),
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(is_preferred=True), name="person_one_preferred_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.language} ({self.level})"
+
+
+class ConsentPurpose(models.TextChoices):
+    CASE_MANAGEMENT = "case_management", "Case management"
+    BACKGROUND_MATCHING = "background_matching", "Matching on language and cultural background"
+    STATISTICS = "statistics", "Anonymous participation statistics"
+
+
+class Consent(models.Model):
+    """Explicit consent to one purpose. Special-category fields are used only while it is active."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=30, choices=ConsentPurpose.choices)
+    given_by = models.CharField(max_length=200, help_text="Who consented, e.g. the pupil's mother")
+    given_at = models.DateTimeField(default=timezone.now)
+    language = models.CharField(
+        max_length=3, validators=[validate_language_code], help_text="ISO 639 code of the consent form used"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-given_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "purpose"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="consent_one_active_per_purpose",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} ({'active' if self.is_active else 'withdrawn'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class Mentor(models.Model):
+    """A volunteer. Only approved mentors with a valid record check, completed training and
+    free capacity can be matched (see ``mentoring.selectors.mentor_matchable_queryset``)."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        SCREENING = "screening", "Screening"
+        TRAINING = "training", "Training"
+        APPROVED = "approved", "Approved"
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    MATCHABLE_STATUSES = (Status.APPROVED, Status.ACTIVE)
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="mentors")
+    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="mentor")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="mentor"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.APPLIED)
+    capacity = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(3)]
+    )
+    applied_on = models.DateField(default=datetime.date.today)
+    record_check_on = models.DateField(null=True, blank=True)
+    record_check_expires_on = models.DateField(null=True, blank=True)
+    training_completed_on = models.DateField(null=True, blank=True)
+    approved_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["person__last_name", "person__first_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1) & Q(capacity__lte=3), name="mentor_capacity_1_to_3"
+            ),
+        ]
+        indexes = [models.Index(fields=["programme", "status"])]
+
+    def __str__(self) -> str:
+        return str(self.person)
+
+    def clean(self) -> None:
+        if self.person_id and self.programme_id and self.person.programme_id != self.programme_id:
+            raise ValidationError({"person": "The person belongs to another programme."})
+
+    def record_check_valid_on(self, day: datetime.date) -> bool:
+        return self.record_check_expires_on is not None and self.record_check_expires_on >= day
+
+
+class School(models.Model):
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="schools")
+    name = models.CharField(max_length=200)
+    municipality = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "name"], name="school_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferralSource(models.TextChoices):
+    SCHOOL = "school", "School"
+    SOCIAL_SERVICE = "social_service", "Social service"
+    COMMUNITY = "community", "Community organisation"
+    SELF = "self", "Self-referral"
+
+
+class Family(models.Model):
+    """A household referred to the programme; its parents and pupils may each be mentees."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="families")
+    reference = models.CharField(max_length=40, help_text="The programme's case reference")
+    referral_source = models.CharField(max_length=20, choices=ReferralSource.choices)
+    referred_on = models.DateField(default=datetime.date.today)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reference"]
+        verbose_name_plural = "families"
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "reference"], name="family_unique_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Mentee(models.Model):
+    """A parent or pupil who is mentored: referred → intake → waiting → matched → closed."""
+
+    class Kind(models.TextChoices):
+        PARENT = "parent", "Parent"
+        PUPIL = "pupil", "Pupil"
+
+    class Status(models.TextChoices):
+        REFERRED = "referred", "Referred"
+        INTAKE = "intake", "Intake"
+        WAITING = "waiting", "Waiting"
+        MATCHED = "matched", "Matched"
+        CLOSED = "closed", "Closed"
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="mentees")
+    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="mentees")
+    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="mentee")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REFERRED)
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.SET_NULL, related_name="pupils"
+    )
+    grade = models.CharField(max_length=20, blank=True)
+    referred_on = models.DateField(default=datetime.date.today)
+    intake_completed_on = models.DateField(null=True, blank=True)
+    waiting_since = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["waiting_since", "id"]
+        indexes = [models.Index(fields=["programme", "status"])]
+
+    def __str__(self) -> str:
+        return str(self.person)
+
+    def clean(self) -> None:
+        errors = {}
+        if self.person_id and self.programme_id and self.person.programme_id != self.programme_id:
+            errors["person"] = "The person belongs to another programme."
+        if self.family_id and self.programme_id and self.family.programme_id != self.programme_id:
+            errors["family"] = "The family belongs to another programme."
+        if errors:
+            raise ValidationError(errors)
+
+
+class AuditEvent(models.Model):
+    """One row per read of a case record, change, or refused access. Holds no personal values:
+    the object is named by type and id only. Rows are written, never updated or deleted."""
+
+    class Action(models.TextChoices):
+        READ = "read", "Read"
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        DENIED = "denied", "Denied"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    role = models.CharField(max_length=16, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=40, blank=True)
+    programme_id = models.BigIntegerField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.role} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValidationError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit events are append-only.")
