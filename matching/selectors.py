@@ -11,7 +11,7 @@ from mentoring.audit import audit_record
 from mentoring.errors import NotFound
 from mentoring.models import AuditEvent, Mentee, User
 from mentoring.permissions import coordinated_programmes
-from mentoring.selectors import mentor_matchable_queryset
+from mentoring.selectors import mentee_with_profile, mentor_matchable_queryset
 
 
 def match_list_visible_to(*, user: User, filters: dict | None = None) -> QuerySet[Match]:
@@ -53,6 +53,7 @@ def match_get_for_user(*, user: User, match_id: int, request: HttpRequest | None
 def mentor_suggestions_for_mentee(*, mentee: Mentee, limit: int = 10) -> list[Suggestion]:
     """The matchable mentors of the mentee's programme, best first, each with its reasons.
     Ties go to the mentor with the most free places, then to the longest-approved."""
+    mentee = mentee_with_profile(mentee_id=mentee.pk)
     mentors = mentor_matchable_queryset(programme=mentee.programme)
     suggestions = [score_pair(mentee=mentee, mentor=mentor) for mentor in mentors]
     suggestions.sort(

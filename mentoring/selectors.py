@@ -83,6 +83,16 @@ def mentee_list_visible_to(*, user: User, filters: dict | None = None) -> QueryS
     return qs
 
 
+def mentee_with_profile(*, mentee_id: int) -> Mentee:
+    """One mentee with what matching reads: languages, backgrounds and consent."""
+    return (
+        Mentee.objects.select_related("person", "programme")
+        .annotate(background_consent=has_active_consent(ConsentPurpose.BACKGROUND_MATCHING, "person"))
+        .prefetch_related(*_person_prefetches())
+        .get(pk=mentee_id)
+    )
+
+
 def mentee_waiting_list(*, user: User, programme_id: int | None = None) -> QuerySet[Mentee]:
     """Waiting mentees, longest wait first."""
     filters = {"status": Mentee.Status.WAITING}

@@ -1,0 +1,115 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from guardian.admin import GuardedModelAdmin
+
+from mentoring.models import (
+    AuditEvent,
+    Consent,
+    CulturalBackground,
+    Family,
+    Mentee,
+    Mentor,
+    Organisation,
+    Person,
+    PersonLanguage,
+    Programme,
+    School,
+    User,
+)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "first_name", "last_name", "role", "is_active")
+    list_filter = ("role", "is_active", "is_superuser")
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Tandem", {"fields": ("role", "interface_language")}))
+    add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Tandem", {"fields": ("role",)}))
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    search_fields = ("name",)
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(GuardedModelAdmin):
+    list_display = ("name", "organisation", "country", "local_language", "small_cell_k")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(CulturalBackground)
+class CulturalBackgroundAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "programme")
+    list_filter = ("programme",)
+
+
+class PersonLanguageInline(admin.TabularInline):
+    model = PersonLanguage
+    extra = 0
+
+
+class ConsentInline(admin.TabularInline):
+    model = Consent
+    extra = 0
+    fields = ("purpose", "given_by", "given_at", "language", "withdrawn_at")
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ("last_name", "first_name", "programme", "migrant_background")
+    list_filter = ("programme", "migrant_background")
+    search_fields = ("last_name", "first_name", "email")
+    inlines = [PersonLanguageInline, ConsentInline]
+    filter_horizontal = ("cultural_backgrounds",)
+    list_select_related = ("programme",)
+
+
+@admin.register(Mentor)
+class MentorAdmin(admin.ModelAdmin):
+    list_display = ("person", "programme", "status", "capacity", "record_check_expires_on")
+    list_filter = ("programme", "status")
+    search_fields = ("person__last_name", "person__first_name")
+    raw_id_fields = ("person", "user")
+    list_select_related = ("person", "programme")
+
+
+@admin.register(School)
+class SchoolAdmin(admin.ModelAdmin):
+    list_display = ("name", "municipality", "programme")
+    list_filter = ("programme",)
+
+
+@admin.register(Family)
+class FamilyAdmin(admin.ModelAdmin):
+    list_display = ("reference", "programme", "referral_source", "referred_on")
+    list_filter = ("programme", "referral_source")
+    search_fields = ("reference",)
+
+
+@admin.register(Mentee)
+class MenteeAdmin(admin.ModelAdmin):
+    list_display = ("person", "kind", "status", "family", "programme", "waiting_since")
+    list_filter = ("programme", "status", "kind")
+    search_fields = ("person__last_name", "person__first_name", "family__reference")
+    raw_id_fields = ("person", "family", "school")
+    list_select_related = ("person", "family", "programme")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Searchable, read-only: the trail is append-only."""
+
+    list_display = ("at", "user", "role", "action", "object_type", "object_id", "ip_address")
+    list_filter = ("action", "role", "object_type")
+    search_fields = ("object_type", "object_id", "user__username", "path")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
