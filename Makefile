@@ -1,0 +1,48 @@
+# Tandem's commands. `make run` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install run test lint format schema migrate seed bench-seed clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+## Web server on http://127.0.0.1:8000 with a Celery worker and beat, on an embedded SQLite
+## database and a broker in files under var/ unless DATABASE_URL / REDIS_URL are set.
+run: seed
+	$(BIN)/honcho start -f Procfile.dev
+
+## The whole test suite (SQLite in memory unless DATABASE_URL is set).
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schema: install
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+## Builds the large benchmark data set (use with DATABASE_URL pointing at PostgreSQL).
+bench-seed: migrate
+	$(BIN)/python manage.py seed_demo --reset --mentors 10000 --mentees 20000 --sessions 1000000
+
+clean:
+	rm -rf $(VENV) var staticfiles
