@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django.utils import timezone
 from matching.models import Match
 from mentoring.audit import audit_record
 from mentoring.models import AuditEvent, Mentee, Mentor, User
+from mentoring.permissions import is_coordinator_of
 from mentoring.selectors import mentor_unmatchable_reasons
 
 
@@ -27,6 +28,8 @@ def match_create(
     """Match a waiting mentee with a matchable mentor; the match is active from ``started_on``
     (today by default). The mentor's row is locked so two coordinators matching the same
     mentor at once cannot exceed the mentor's capacity."""
+    if not (created_by.is_admin or is_coordinator_of(user=created_by, programme_id=mentee.programme_id)):
+        raise PermissionDenied("Only the programme's coordinators can make matches.")
     started_on = started_on or timezone.localdate()
     with transaction.atomic():
         mentor = Mentor.objects.select_for_update().get(pk=mentor.pk)

@@ -138,10 +138,14 @@ def mentor_list_visible_to(*, user: User, filters: dict | None = None) -> QueryS
         qs = qs.filter(status=status)
     if programme := filters.get("programme"):
         qs = qs.filter(programme_id=programme)
-    return qs.annotate(
-        open_matches=Count("matches", filter=Q(matches__status__in=Match.OPEN_STATUSES)),
-        background_consent=has_active_consent(ConsentPurpose.BACKGROUND_MATCHING, "person"),
-    ).prefetch_related(*_person_prefetches())
+    return (
+        qs.annotate(
+            open_matches=Count("matches", filter=Q(matches__status__in=Match.OPEN_STATUSES)),
+            background_consent=has_active_consent(ConsentPurpose.BACKGROUND_MATCHING, "person"),
+        )
+        .prefetch_related(*_person_prefetches())
+        .order_by("person__last_name", "person__first_name", "pk")
+    )
 
 
 def mentor_get_for_user(*, user: User, mentor_id: int, request: HttpRequest | None = None) -> Mentor:

@@ -16,15 +16,15 @@ from mentoring.models import AuditEvent, User
 from sessions.models import Participant, SessionLog, Topic
 
 
-def _validate_choice_list(values: list[str], allowed, field: str, *, required: bool) -> list[str]:
+def _choice_list_error(values, allowed, *, required: bool) -> str | None:
     if not isinstance(values, list | tuple):
-        raise ValidationError({field: "Give a list."})
+        return "Give a list."
     unknown = [v for v in values if v not in allowed.values]
     if unknown:
-        raise ValidationError({field: f"Unknown value(s): {', '.join(map(str, unknown))}."})
+        return f"Unknown value(s): {', '.join(map(str, unknown))}."
     if required and not values:
-        raise ValidationError({field: "Choose at least one."})
-    return list(dict.fromkeys(values))
+        return "Choose at least one."
+    return None
 
 
 def session_log_create(
@@ -51,6 +51,10 @@ def session_log_create(
     if idempotency_key is not None:
         existing = SessionLog.objects.filter(author=author, idempotency_key=idempotency_key).first()
         if existing is not None:
+            if existing.match_id != match.pk:
+                raise ValidationError(
+                    {"idempotency_key": "This key was already used for a session of another match."}
+                )
             return existing, False
 
     errors: dict[str, str] = {}
@@ -66,8 +70,12 @@ def session_log_create(
         errors["held_on"] = (
             f"The match started on {match.started_on:%d %b %Y}; the session cannot be earlier."
         )
-    if errors:
-        raise ValidationError(errors)
+    for field, values, allowed, required in (
+        ("participants", participants, Participant, True),
+        ("topics", topics or [], Topic, False),
+    ):
+        if message := _choice_list_error(values, allowed, required=required):
+            errors[field] = message
 
     log = SessionLog(
         match=match,
@@ -76,14 +84,21 @@ def session_log_create(
         duration_minutes=duration_minutes,
         mode=mode,
         language=language,
-        participants=_validate_choice_list(participants, Participant, "participants", required=True),
-        topics=_validate_choice_list(topics or [], Topic, "topics", required=False),
+        participants=list(dict.fromkeys(participants)) if "participants" not in errors else [],
+        topics=list(dict.fromkeys(topics or [])) if "topics" not in errors else [],
         interpreter_used=interpreter_used,
         notes=notes,
         follow_ups=follow_ups,
         idempotency_key=idempotency_key,
     )
-    log.full_clean()
+    # Report every problem at once: the rules above and the fields' own validation.
+    try:
+        log.full_clean(exclude=[field for field in errors if field in ("participants", "topics")])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, " ".join(messages))
+    if errors:
+        raise ValidationError(errors)
     try:
         with transaction.atomic():
             log.save()

@@ -1,7 +1,7 @@
 import datetime
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from matching.models import Match
 from matching.selectors import mentor_suggestions_for_mentee
@@ -123,3 +123,10 @@ def test_suggestions_do_not_use_language_or_background_without_consent(programme
     assert suggestion.reasons == [
         "Language and background not used: consent to matching on them is missing (+0)"
     ]
+
+
+def test_only_a_coordinator_of_the_programme_can_make_a_match(other_coordinator, mentor, waiting_mentee):
+    with pytest.raises(PermissionDenied):
+        match_create(mentee=waiting_mentee, mentor=mentor, created_by=other_coordinator)
+
+    assert not Match.objects.exists()

@@ -95,3 +95,28 @@ def test_bad_session_input_is_refused_with_the_field_named_and_nothing_stored(ma
 
     assert field in excinfo.value.message_dict
     assert not SessionLog.objects.exists()
+
+
+def test_an_idempotency_key_reused_for_another_match_is_refused(match, programme):
+    key = uuid.uuid4()
+    _log(match, idempotency_key=key)
+    second_match = MatchFactory(programme=programme, mentor=match.mentor)
+
+    with pytest.raises(ValidationError) as excinfo:
+        _log(second_match, idempotency_key=key)
+
+    assert "idempotency_key" in excinfo.value.message_dict
+    assert SessionLog.objects.count() == 1
+
+
+def test_every_problem_of_a_session_log_is_reported_at_once(match):
+    with pytest.raises(ValidationError) as excinfo:
+        _log(
+            match,
+            held_on=TODAY + datetime.timedelta(days=2),
+            duration_minutes=1,
+            participants=["grandmother"],
+            language="zz",
+        )
+
+    assert set(excinfo.value.message_dict) >= {"held_on", "duration_minutes", "participants", "language"}
