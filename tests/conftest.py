@@ -39,7 +39,9 @@ def programme(db):
 
 @pytest.fixture
 def other_programme(db):
-    return ProgrammeFactory(name="Ouderschapsmentoring Gent 2025–26", slug="gent", country="BE", local_language="nl")
+    return ProgrammeFactory(
+        name="Ouderschapsmentoring Gent 2025–26", slug="gent", country="BE", local_language="nl"
+    )
 
 
 @pytest.fixture

@@ -38,7 +38,9 @@ class OrganisationFactory(DjangoModelFactory):
         model = Organisation
         django_get_or_create = ("name",)
 
-    name = factory.Iterator(["Asociația Părinți Împreună", "Stichting Samen Ouders", "Associação Pais em Rede"])
+    name = factory.Iterator(
+        ["Asociația Părinți Împreună", "Stichting Samen Ouders", "Associação Pais em Rede"]
+    )
 
 
 class ProgrammeFactory(DjangoModelFactory):
@@ -108,7 +110,9 @@ class PersonFactory(DjangoModelFactory):
 
     programme = factory.SubFactory(ProgrammeFactory)
     first_name = factory.Iterator(["Ana", "Mihai", "Fatima", "Olena", "Kiros", "Zsófia", "Ahmet", "Mirela"])
-    last_name = factory.Iterator(["Pop", "Lakatos", "Haddad", "Kovalenko", "Tesfay", "Kovács", "Yılmaz", "Rostaș"])
+    last_name = factory.Iterator(
+        ["Pop", "Lakatos", "Haddad", "Kovalenko", "Tesfay", "Kovács", "Yılmaz", "Rostaș"]
+    )
     email = factory.Sequence(lambda n: f"person{n}@example.org")
     migrant_background = MigrantBackground.FIRST_GENERATION
     country_of_birth = "UA"
@@ -120,7 +124,11 @@ class PersonFactory(DjangoModelFactory):
         """``languages=[("uk", "native"), ("ro", "basic")]``; the first is preferred."""
         if not create:
             return
-        spec = extracted if extracted is not None else [("uk", LanguageLevel.NATIVE), ("ro", LanguageLevel.BASIC)]
+        spec = (
+            extracted
+            if extracted is not None
+            else [("uk", LanguageLevel.NATIVE), ("ro", LanguageLevel.BASIC)]
+        )
         for i, (code, level) in enumerate(spec):
             PersonLanguage.objects.create(person=self, language=code, level=level, is_preferred=i == 0)
 
@@ -186,7 +194,9 @@ class SchoolFactory(DjangoModelFactory):
         django_get_or_create = ("programme", "name")
 
     programme = factory.SubFactory(ProgrammeFactory)
-    name = factory.Iterator(["Școala Gimnazială Nr. 5", "Liceul Teoretic Emil Racoviță", "Școala Gimnazială Nr. 14"])
+    name = factory.Iterator(
+        ["Școala Gimnazială Nr. 5", "Liceul Teoretic Emil Racoviță", "Școala Gimnazială Nr. 14"]
+    )
     municipality = "Baia Mare"
 
 
