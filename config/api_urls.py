@@ -1,9 +1,32 @@
-"""The REST API under /api/v1/ with its OpenAPI schema and interactive docs."""
+"""The REST API under /api/v1/ with its OpenAPI schema and interactive docs.
+
+URL names start with ``api-`` (``api-mentee-list``, ``api-match-detail``, ``api-report-snapshot-latest``)
+"""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from matching.api import MatchViewSet, MenteeSuggestionListView
+from mentoring.api import MenteeViewSet, MentorViewSet, ProgrammeViewSet
+from reports.api import ReportSnapshotViewSet
+from sessions.api import SessionLogViewSet
+
+router = SimpleRouter()
+router.register("programmes", ProgrammeViewSet, basename="api-programme")
+router.register("mentees", MenteeViewSet, basename="api-mentee")
+router.register("mentors", MentorViewSet, basename="api-mentor")
+router.register("matches", MatchViewSet, basename="api-match")
+router.register("session-logs", SessionLogViewSet, basename="api-session-log")
+router.register("report-snapshots", ReportSnapshotViewSet, basename="api-report-snapshot")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "mentees/<int:mentee_id>/suggestions/",
+        MenteeSuggestionListView.as_view(),
+        name="api-mentee-suggestions",
+    ),
+    *router.urls,
 ]

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from matching import views
 
 app_name = "matching"
-urlpatterns: list = []
+urlpatterns = [
+    path("mine/", views.my_matches, name="my-matches"),
+    path("mentees/<int:mentee_id>/match/", views.match_create_view, name="match-create"),
+]

@@ -1,4 +1,23 @@
-from django.urls import path  # noqa: F401
+"""Pages of the people of a programme, and the sign-in pages every role starts from.
 
-app_name = "mentoring"
-urlpatterns: list = []
+No ``app_name`` here: the settings name ``login`` and ``home`` without a namespace
+(``LOGIN_URL``, ``LOGIN_REDIRECT_URL``, ``LOGOUT_REDIRECT_URL``), so these names are global.
+"""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from mentoring import views
+from mentoring.forms import LoginForm
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("mentees/waiting/", views.mentee_waiting_list_page, name="mentee-waiting-list"),
+    path("mentees/<int:mentee_id>/", views.mentee_page, name="mentee-detail"),
+]

@@ -26,8 +26,10 @@ DEFINITIONS = {
     "matched": "People with at least one match that has started (active, paused or closed).",
     "matched_share": "Matched ÷ total in the group. Withheld when either count is withheld.",
     "suppression": (
-        "Counts below k are shown as “< k”; a second count is withheld wherever totals would "
-        "let a withheld count be worked out; rates built on withheld counts are withheld."
+        "Counts below k are shown as “< k”. Wherever totals would let a small count be worked "
+        "out, further counts are withheld (shown as “withheld”) until the withheld counts of "
+        "every row and column hold at least k people together. Rates built on withheld counts "
+        "are withheld."
     ),
 }
 

@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from reports import views
 
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("programmes/<int:programme_id>/refresh/", views.snapshot_refresh, name="snapshot-refresh"),
+    path("programmes/<int:programme_id>/status/", views.snapshot_status, name="snapshot-status"),
+]

@@ -42,7 +42,9 @@ def test_no_withheld_count_can_be_worked_out_from_the_totals_of_its_row_or_colum
     }
     cells = suppress_table(table, columns=["matched", "not_matched"], k=5)
 
-    rows = [*table, TOTAL]
+    # An empty group (declined: nobody) has nobody to protect; every other line must hide
+    # none or at least two entries.
+    rows = [r for r in table if sum(table[r].values())] + [TOTAL]
     columns = ["matched", "not_matched", TOTAL]
     lines = [[(r, c) for c in columns] for r in rows] + [[(r, c) for r in rows] for c in columns]
     for line in lines:
@@ -61,3 +63,21 @@ def test_a_rate_is_withheld_when_its_numerator_or_denominator_is():
 
     assert rate(cells[("a", "matched")], cells[("a", TOTAL)], k=10) is None
     assert rate(cells[(TOTAL, "matched")], cells[(TOTAL, TOTAL)], k=10) == round(23 / 93, 4)
+
+
+def test_empty_groups_do_not_count_as_protection_for_a_small_one():
+    table = {
+        "first_generation": {"matched": 30, "not_matched": 25},
+        "none": {"matched": 40, "not_matched": 35},
+        "second_generation": {"matched": 2, "not_matched": 1},
+        "declined": {"matched": 0, "not_matched": 0},
+    }
+    cells = suppress_table(table, columns=["matched", "not_matched"], k=10)
+
+    # Were only the empty group withheld beside second generation, "total minus what is
+    # shown" would give its 2 matched people back; so a non-empty group is withheld too.
+    assert cells[("second_generation", "matched")].suppressed
+    assert cells[("declined", "matched")].display == "< 10"
+    matched_column = [r for r in table if cells[(r, "matched")].suppressed]
+    assert sum(table[r]["matched"] for r in matched_column) >= 10
+    assert cells[(TOTAL, "matched")].value == 72

@@ -1,0 +1,64 @@
+"""The OpenAPI schema: valid, warning-free, and listing every endpoint with its error shape."""
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+EXPECTED_OPERATIONS = {
+    ("/api/v1/programmes/", "get"),
+    ("/api/v1/programmes/{id}/", "get"),
+    ("/api/v1/mentees/", "get"),
+    ("/api/v1/mentees/{id}/", "get"),
+    ("/api/v1/mentees/{mentee_id}/suggestions/", "get"),
+    ("/api/v1/mentors/", "get"),
+    ("/api/v1/mentors/{id}/", "get"),
+    ("/api/v1/matches/", "get"),
+    ("/api/v1/matches/", "post"),
+    ("/api/v1/matches/{id}/", "get"),
+    ("/api/v1/session-logs/", "get"),
+    ("/api/v1/session-logs/", "post"),
+    ("/api/v1/session-logs/{id}/", "get"),
+    ("/api/v1/report-snapshots/", "get"),
+    ("/api/v1/report-snapshots/", "post"),
+    ("/api/v1/report-snapshots/{id}/", "get"),
+    ("/api/v1/report-snapshots/latest/", "get"),
+}
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory):
+    path = tmp_path_factory.mktemp("schema") / "openapi.yaml"
+    # Raises (and so fails the test) on any warning or validation error, as CI does.
+    call_command("spectacular", validate=True, fail_on_warn=True, file=str(path))
+    return yaml.safe_load(path.read_text())
+
+
+def test_schema_lists_every_endpoint(schema):
+    operations = {(path, method) for path, item in schema["paths"].items() for method in item}
+
+    assert operations == EXPECTED_OPERATIONS
+
+
+def test_every_operation_documents_the_error_shape(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            forbidden = operation["responses"]["403"]["content"]["application/json"]["schema"]
+            assert forbidden == {"$ref": "#/components/schemas/ErrorResponse"}, (path, method)
+
+
+def test_writes_document_their_success_status(schema):
+    assert "201" in schema["paths"]["/api/v1/matches/"]["post"]["responses"]
+    assert {"200", "201"} <= set(schema["paths"]["/api/v1/session-logs/"]["post"]["responses"])
+    assert "202" in schema["paths"]["/api/v1/report-snapshots/"]["post"]["responses"]
+
+
+def test_error_shape_is_a_component(schema):
+    item = schema["components"]["schemas"]["ErrorItem"]
+
+    assert set(item["properties"]) == {"field", "code", "message"}
+
+
+def test_schema_is_served_to_signed_in_users(client_for, coordinator):
+    response = client_for(coordinator).get("/api/v1/schema/")
+
+    assert response.status_code == 200
