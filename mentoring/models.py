@@ -99,6 +99,49 @@ class CulturalBackground(models.Model):
         return self.name
 
 
+class Need(models.Model):
+    """A programme-managed vocabulary of needs and interests (school-system orientation,
+    homework support, ...): a mentee's needs, a mentor's strengths."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="needs")
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "code"], name="need_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SessionModeChoice(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    PHONE = "phone", "Phone"
+    VIDEO = "video", "Video"
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_PARTS = ("morning", "afternoon", "evening")
+AVAILABILITY_SLOTS = tuple(f"{day}_{part}" for day in WEEKDAYS for part in DAY_PARTS)
+
+
+def validate_availability(value) -> None:
+    if not isinstance(value, list) or any(slot not in AVAILABILITY_SLOTS for slot in value):
+        raise ValidationError(
+            "Give weekly slots such as “mon_evening” or “sat_morning”.", code="invalid_availability"
+        )
+
+
+def validate_session_modes(value) -> None:
+    if not isinstance(value, list) or any(mode not in SessionModeChoice.values for mode in value):
+        raise ValidationError(
+            f"Give session modes from: {', '.join(SessionModeChoice.values)}.", code="invalid_modes"
+        )
+
+
 class MigrantBackground(models.TextChoices):
     FIRST_GENERATION = "first_generation", "First generation (born abroad)"
     SECOND_GENERATION = "second_generation", "Second generation (a parent born abroad)"
@@ -137,12 +180,26 @@ class Person(models.Model):
     postcode = models.CharField(max_length=12, blank=True)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
+    availability = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_availability],
+        help_text="Weekly slots, e.g. mon_evening",
+    )
+    session_modes = models.JSONField(default=list, blank=True, validators=[validate_session_modes])
+    needs = models.ManyToManyField(
+        Need, blank=True, related_name="people", help_text="A mentee's needs; a mentor's strengths"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["last_name", "first_name"]
         verbose_name_plural = "people"
+        indexes = [
+            models.Index(fields=["programme", "last_name", "first_name"]),
+            models.Index(fields=["programme", "email"]),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
@@ -247,10 +304,17 @@ class Mentor(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(3)]
     )
     applied_on = models.DateField(default=datetime.date.today)
+    interviewed_on = models.DateField(null=True, blank=True)
+    interviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     record_check_on = models.DateField(null=True, blank=True)
     record_check_expires_on = models.DateField(null=True, blank=True)
+    record_check_reference = models.CharField(max_length=60, blank=True)
     training_completed_on = models.DateField(null=True, blank=True)
     approved_on = models.DateField(null=True, blank=True)
+    left_on = models.DateField(null=True, blank=True)
+    leaving_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["person__last_name", "person__first_name"]
@@ -270,6 +334,111 @@ class Mentor(models.Model):
 
     def record_check_valid_on(self, day: datetime.date) -> bool:
         return self.record_check_expires_on is not None and self.record_check_expires_on >= day
+
+
+class MentorReference(models.Model):
+    """One of the two references a mentor needs before training."""
+
+    mentor = models.ForeignKey(Mentor, on_delete=models.CASCADE, related_name="references")
+    referee_name = models.CharField(max_length=200)
+    relationship = models.CharField(max_length=100, help_text="e.g. employer, teacher, community leader")
+    received_on = models.DateField(default=datetime.date.today)
+    satisfactory = models.BooleanField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["received_on", "id"]
+
+    def __str__(self) -> str:
+        return f"Reference from {self.referee_name}"
+
+
+class TrainingRecord(models.Model):
+    """A completed course with its end-of-course test; passed at ``PASS_MARK`` % or more."""
+
+    PASS_MARK = 80
+
+    mentor = models.ForeignKey(Mentor, on_delete=models.CASCADE, related_name="training_records")
+    course = models.CharField(max_length=200)
+    completed_on = models.DateField()
+    test_score = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)], help_text="Percent")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["completed_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(test_score__lte=100), name="training_score_0_to_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course} ({self.test_score} %)"
+
+    @property
+    def passed(self) -> bool:
+        return self.test_score >= self.PASS_MARK
+
+
+class SelfAssessmentQuestion(models.Model):
+    """A statement of the mentor competence self-assessment, managed per programme."""
+
+    programme = models.ForeignKey(
+        Programme, on_delete=models.CASCADE, related_name="self_assessment_questions"
+    )
+    text = models.CharField(max_length=300)
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SelfAssessment(models.Model):
+    """A mentor's answers (1 = not at all confident … 5 = fully confident), at the start and
+    at the end of service."""
+
+    class Stage(models.TextChoices):
+        START = "start", "Start of service"
+        END = "end", "End of service"
+
+    mentor = models.ForeignKey(Mentor, on_delete=models.CASCADE, related_name="self_assessments")
+    stage = models.CharField(max_length=5, choices=Stage.choices)
+    completed_on = models.DateField(default=datetime.date.today)
+    answers = models.JSONField(help_text="{question id: score 1–5}")
+
+    class Meta:
+        ordering = ["mentor", "stage"]
+        constraints = [
+            models.UniqueConstraint(fields=["mentor", "stage"], name="self_assessment_once_per_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} self-assessment"
+
+
+class MentorStatusChange(models.Model):
+    """The history of a mentor's lifecycle: who moved them, when, from what to what."""
+
+    mentor = models.ForeignKey(Mentor, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=12, choices=Mentor.Status.choices)
+    to_status = models.CharField(max_length=12, choices=Mentor.Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
 
 
 class School(models.Model):
@@ -300,7 +469,10 @@ class Family(models.Model):
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="families")
     reference = models.CharField(max_length=40, help_text="The programme's case reference")
     referral_source = models.CharField(max_length=20, choices=ReferralSource.choices)
+    referrer_name = models.CharField(max_length=200, blank=True, help_text="e.g. the class teacher")
+    referrer_organisation = models.CharField(max_length=200, blank=True)
     referred_on = models.DateField(default=datetime.date.today)
+    municipality = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -339,7 +511,9 @@ class Mentee(models.Model):
     grade = models.CharField(max_length=20, blank=True)
     referred_on = models.DateField(default=datetime.date.today)
     intake_completed_on = models.DateField(null=True, blank=True)
+    needs_assessment = models.TextField(blank=True, help_text="What the family hopes the mentoring brings")
     waiting_since = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["waiting_since", "id"]
