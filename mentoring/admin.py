@@ -9,11 +9,17 @@ from mentoring.models import (
     Family,
     Mentee,
     Mentor,
+    MentorReference,
+    MentorStatusChange,
+    Need,
     Organisation,
     Person,
     PersonLanguage,
     Programme,
     School,
+    SelfAssessment,
+    SelfAssessmentQuestion,
+    TrainingRecord,
     User,
 )
 
@@ -61,12 +67,52 @@ class PersonAdmin(admin.ModelAdmin):
     list_filter = ("programme", "migrant_background")
     search_fields = ("last_name", "first_name", "email")
     inlines = [PersonLanguageInline, ConsentInline]
-    filter_horizontal = ("cultural_backgrounds",)
+    filter_horizontal = ("cultural_backgrounds", "needs")
     list_select_related = ("programme",)
+
+
+class MentorReferenceInline(admin.TabularInline):
+    model = MentorReference
+    extra = 0
+    exclude = ("recorded_by",)
+
+
+class TrainingRecordInline(admin.TabularInline):
+    model = TrainingRecord
+    extra = 0
+    exclude = ("recorded_by",)
+
+
+class SelfAssessmentInline(admin.TabularInline):
+    model = SelfAssessment
+    extra = 0
+
+
+class MentorStatusChangeInline(admin.TabularInline):
+    model = MentorStatusChange
+    extra = 0
+    readonly_fields = ("from_status", "to_status", "changed_by", "changed_at", "note")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Need)
+class NeedAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "programme")
+    list_filter = ("programme",)
+
+
+@admin.register(SelfAssessmentQuestion)
+class SelfAssessmentQuestionAdmin(admin.ModelAdmin):
+    list_display = ("text", "programme", "order", "is_active")
+    list_filter = ("programme", "is_active")
 
 
 @admin.register(Mentor)
 class MentorAdmin(admin.ModelAdmin):
+    inlines = [MentorReferenceInline, TrainingRecordInline, SelfAssessmentInline, MentorStatusChangeInline]
     list_display = ("person", "programme", "status", "capacity", "record_check_expires_on")
     list_filter = ("programme", "status")
     search_fields = ("person__last_name", "person__first_name")

@@ -332,7 +332,8 @@ def _move(*, mentor: Mentor, to: str, by: User, note: str = "") -> Mentor:
             mentor=locked, from_status=previous, to_status=to, changed_by=by, note=note[:200]
         )
         audit_record(user=by, action=AuditEvent.Action.UPDATE, obj=locked)
-    return locked
+    mentor.refresh_from_db()
+    return mentor
 
 
 def mentor_screening_start(*, mentor: Mentor, by: User) -> Mentor:
