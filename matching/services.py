@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from matching.models import Match
 from mentoring.audit import audit_record
-from mentoring.models import AuditEvent, Mentee, Mentor, User
+from mentoring.models import AuditEvent, Mentee, Mentor, MentorStatusChange, User
 from mentoring.permissions import is_coordinator_of
 from mentoring.selectors import mentor_unmatchable_reasons
 
@@ -64,5 +64,12 @@ def match_create(
         if mentor.status == Mentor.Status.APPROVED:
             mentor.status = Mentor.Status.ACTIVE
             mentor.save(update_fields=["status"])
+            MentorStatusChange.objects.create(
+                mentor=mentor,
+                from_status=Mentor.Status.APPROVED,
+                to_status=Mentor.Status.ACTIVE,
+                changed_by=created_by,
+                note="First match started",
+            )
         audit_record(user=created_by, action=AuditEvent.Action.CREATE, obj=match, request=request)
     return match

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -2321,6 +2322,10 @@ class ProgrammeBuilder:
                 )  # fmt: skip
                 for m in self.mentees
             ),
+        )
+        # Mentees' people belong to their family's household.
+        Person.objects.filter(programme_id=pid, mentee__isnull=False).update(
+            household_id=Subquery(Mentee.objects.filter(person_id=OuterRef("pk")).values("family_id")[:1])
         )
         writer.insert(
             Match,

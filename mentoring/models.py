@@ -190,6 +190,14 @@ class Person(models.Model):
     needs = models.ManyToManyField(
         Need, blank=True, related_name="people", help_text="A mentee's needs; a mentor's strengths"
     )
+    household = models.ForeignKey(
+        "Family",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        help_text="The family a parent or pupil belongs to, mentored or not",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

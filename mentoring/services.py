@@ -95,7 +95,12 @@ def _vocabulary(model, *, programme: Programme, codes: Iterable[str], field_name
 
 
 def person_create(
-    *, programme: Programme, spec: PersonSpec, recorded_by: User | None, prefix: str = ""
+    *,
+    programme: Programme,
+    spec: PersonSpec,
+    recorded_by: User | None,
+    prefix: str = "",
+    household: Family | None = None,
 ) -> Person:
     """Create a person with languages, backgrounds, needs and consents. Call inside a
     transaction: it raises ``ValidationError`` with field names under ``prefix``."""
@@ -140,6 +145,7 @@ def person_create(
         longitude=spec.longitude,
         availability=spec.availability,
         session_modes=spec.session_modes,
+        household=household,
     )
     try:
         person.full_clean()
@@ -535,6 +541,7 @@ def family_refer(
                         spec=member.person,
                         recorded_by=recorded_by,
                         prefix=f"{prefix}person.",
+                        household=family,
                     )
                     if not member.mentored:
                         continue
