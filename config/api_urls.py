@@ -8,7 +8,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from matching.api import MatchViewSet, MenteeSuggestionListView
-from mentoring.api import MenteeViewSet, MentorViewSet, ProgrammeViewSet
+from mentoring.api import (
+    ConsentViewSet,
+    CulturalBackgroundViewSet,
+    FamilyViewSet,
+    MenteeViewSet,
+    MentorViewSet,
+    NeedViewSet,
+    ProgrammeViewSet,
+    SelfAssessmentQuestionViewSet,
+)
 from reports.api import ReportSnapshotViewSet
 from sessions.api import SessionLogViewSet
 
@@ -16,6 +25,13 @@ router = SimpleRouter()
 router.register("programmes", ProgrammeViewSet, basename="api-programme")
 router.register("mentees", MenteeViewSet, basename="api-mentee")
 router.register("mentors", MentorViewSet, basename="api-mentor")
+router.register("families", FamilyViewSet, basename="api-family")
+router.register("consents", ConsentViewSet, basename="api-consent")
+router.register("cultural-backgrounds", CulturalBackgroundViewSet, basename="api-cultural-background")
+router.register("needs", NeedViewSet, basename="api-need")
+router.register(
+    "self-assessment-questions", SelfAssessmentQuestionViewSet, basename="api-self-assessment-question"
+)
 router.register("matches", MatchViewSet, basename="api-match")
 router.register("session-logs", SessionLogViewSet, basename="api-session-log")
 router.register("report-snapshots", ReportSnapshotViewSet, basename="api-report-snapshot")

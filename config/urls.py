@@ -8,4 +8,5 @@ urlpatterns = [
     path("matching/", include("matching.urls")),
     path("sessions/", include("sessions.urls")),
     path("reports/", include("reports.urls")),
+    path("import/", include("mentoring.import_urls")),
 ]

@@ -104,31 +104,27 @@ def person_create(
 ) -> Person:
     """Create a person with languages, backgrounds, needs and consents. Call inside a
     transaction: it raises ``ValidationError`` with field names under ``prefix``."""
-    languages = spec.languages
+    languages = [
+        LanguageSpec(lang.language.lower(), lang.level, lang.is_preferred) for lang in spec.languages
+    ]
     errors: dict[str, list[str]] = {}
     preferred = [lang for lang in languages if lang.is_preferred]
     if len(preferred) > 1:
-        errors[f"{prefix}languages"] = ["Choose one preferred language."]
+        errors.setdefault(f"{prefix}languages", []).append("Choose one preferred language.")
     if len({lang.language for lang in languages}) != len(languages):
-        errors[f"{prefix}languages"] = ["A language is listed twice."]
+        errors.setdefault(f"{prefix}languages", []).append("A language is listed twice.")
     background_fields = (
-        spec.cultural_backgrounds
-        or spec.country_of_birth
-        or spec.migrant_background
-        not in (
-            "unknown",
-            "",
-        )
+        spec.cultural_backgrounds or spec.country_of_birth or spec.migrant_background not in ("unknown", "")
     )
     if (
         background_fields
         and ConsentPurpose.STATISTICS not in spec.consents
         and (ConsentPurpose.BACKGROUND_MATCHING not in spec.consents)
     ):
-        errors[f"{prefix}consents"] = [
+        errors.setdefault(f"{prefix}consents", []).append(
             "Background data (country of birth, migrant background, cultural background) is "
             "recorded only with consent to matching on it or to anonymous statistics."
-        ]
+        )
     person = Person(
         programme=programme,
         first_name=spec.first_name,
@@ -160,7 +156,26 @@ def person_create(
             errors.update(_prefixed(exc.message_dict, f"{prefix}languages.{i}."))
     unknown_purposes = [p for p in spec.consents if p not in ConsentPurpose.values]
     if unknown_purposes:
-        errors[f"{prefix}consents"] = [f"Unknown purpose(s): {', '.join(unknown_purposes)}."]
+        errors.setdefault(f"{prefix}consents", []).append(
+            f"Unknown purpose(s): {', '.join(unknown_purposes)}."
+        )
+    consents = [
+        Consent(
+            purpose=purpose,
+            given_by=spec.consent_given_by or person.full_name,
+            language=(spec.consent_language or programme.local_language).lower(),
+            recorded_by=recorded_by,
+        )
+        for purpose in dict.fromkeys(spec.consents)
+        if purpose in ConsentPurpose.values
+    ]
+    for consent in consents[:1]:
+        try:
+            consent.clean_fields(exclude=["person", "recorded_by"])
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                name = {"given_by": "consent_given_by", "language": "consent_language"}.get(key, key)
+                errors.setdefault(f"{prefix}{name}", []).extend(messages)
     try:
         backgrounds = _vocabulary(
             CulturalBackground,
@@ -183,14 +198,9 @@ def person_create(
     )
     person.cultural_backgrounds.set(backgrounds)
     person.needs.set(needs)
-    for purpose in dict.fromkeys(spec.consents):
-        Consent.objects.create(
-            person=person,
-            purpose=purpose,
-            given_by=spec.consent_given_by or person.full_name,
-            language=spec.consent_language or programme.local_language,
-            recorded_by=recorded_by,
-        )
+    for consent in consents:
+        consent.person = person
+    Consent.objects.bulk_create(consents)
     return person
 
 
@@ -319,7 +329,7 @@ def _move(*, mentor: Mentor, to: str, by: User, note: str = "") -> Mentor:
         if missing:
             raise ValidationError({"status": [f"Missing: {item}." for item in missing]})
         if (
-            to == Mentor.Status.INACTIVE
+            to in (Mentor.Status.INACTIVE, Mentor.Status.WITHDRAWN)
             and locked.matches.filter(status__in=["proposed", "active", "paused"]).exists()
         ):
             raise ValidationError({"status": "Close or hand over the mentor's open matches first."})
@@ -367,6 +377,8 @@ def mentor_reactivate(*, mentor: Mentor, by: User) -> Mentor:
 def mentor_withdraw(*, mentor: Mentor, by: User, reason: str) -> Mentor:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the mentor is leaving."})
+    if len(reason) > 200:
+        raise ValidationError({"reason": "Keep the reason to 200 characters."})
     return _move(mentor=mentor, to=Mentor.Status.WITHDRAWN, by=by, note=reason)
 
 
@@ -474,6 +486,17 @@ def mentor_self_assessment_record(
         errors.append("Each answer is a whole number from 1 to 5.")
     if stage not in SelfAssessment.Stage.values:
         raise ValidationError({"stage": f"Choose one of: {', '.join(SelfAssessment.Stage.values)}."})
+    # The start self-assessment belongs to training; the end one to a mentor who has served.
+    allowed = {
+        SelfAssessment.Stage.START: (
+            Mentor.Status.SCREENING,
+            Mentor.Status.TRAINING,
+            Mentor.Status.APPROVED,
+            Mentor.Status.ACTIVE,
+        ),
+        SelfAssessment.Stage.END: (Mentor.Status.APPROVED, Mentor.Status.ACTIVE, Mentor.Status.INACTIVE),
+    }[stage]
+    _check_in_screening(mentor, *allowed)
     if errors:
         raise ValidationError({"answers": errors})
     with transaction.atomic():
@@ -516,6 +539,8 @@ def family_refer(
     mentee at "referred". All or nothing: any bad member writes nothing."""
     if not any(member.mentored for member in members):
         raise ValidationError({"members": "Refer at least one parent or pupil to be mentored."})
+    if Family.objects.filter(programme=programme, reference=reference).exists():
+        raise ValidationError({"reference": "A family with this reference is already in the programme."})
     with transaction.atomic():
         family = Family(
             programme=programme,
@@ -558,11 +583,14 @@ def family_refer(
                         grade=member.grade,
                         referred_on=family.referred_on,
                     )
-                    mentee.full_clean()
+                    try:
+                        mentee.full_clean()
+                    except ValidationError as exc:
+                        raise ValidationError(_prefixed(exc.message_dict, prefix)) from exc
                     mentee.save()
             except ValidationError as exc:
                 errors.update(
-                    _prefixed(exc.message_dict, "") if hasattr(exc, "error_dict") else {prefix: exc.messages}
+                    exc.message_dict if hasattr(exc, "error_dict") else {prefix.rstrip("."): exc.messages}
                 )
         if errors:
             raise ValidationError(errors)

@@ -20,4 +20,17 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("mentees/waiting/", views.mentee_waiting_list_page, name="mentee-waiting-list"),
     path("mentees/<int:mentee_id>/", views.mentee_page, name="mentee-detail"),
+    path("mentors/", views.mentor_pipeline_page, name="mentor-pipeline"),
+    path("mentors/all/", views.mentor_list_page, name="mentor-list"),
+    path("mentors/new/", views.mentor_apply_page, name="mentor-apply"),
+    path("mentors/<int:mentor_id>/", views.mentor_detail_page, name="mentor-detail"),
+    path("mentors/<int:mentor_id>/steps/<slug:step>/", views.mentor_step, name="mentor-step"),
+    path("families/", views.family_list_page, name="family-list"),
+    path("families/refer/", views.family_refer_page, name="family-refer"),
+    path("families/<int:family_id>/", views.family_detail_page, name="family-detail"),
+    path(
+        "families/<int:family_id>/members/<int:mentee_id>/<slug:step>/",
+        views.family_member_step,
+        name="family-member-step",
+    ),
 ]

@@ -148,6 +148,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # drf-spectacular names an enum after its field; a choice set used by several serializers
+    # (or two sets behind one field name) gets one stable name here instead of a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "MenteeKindEnum": "mentoring.models.Mentee.Kind",
+        "MenteeStatusEnum": "mentoring.models.Mentee.Status",
+        "MentorStatusEnum": "mentoring.models.Mentor.Status",
+        "ConsentPurposeEnum": "mentoring.models.ConsentPurpose",
+        "ModeEnum": "sessions.models.SessionMode",
+        "ReportSnapshotKindEnum": "reports.models.ReportSnapshot.Kind",
+    },
 }
 
 # Celery: Redis when REDIS_URL is set, else a broker in files under var/ that needs no server.

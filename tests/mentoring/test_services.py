@@ -218,6 +218,8 @@ def test_a_mentor_whose_check_has_expired_cannot_be_approved(applicant, coordina
 
 
 def test_a_self_assessment_must_answer_every_question_from_1_to_5(applicant, coordinator, questions):
+    mentor_screening_start(mentor=applicant, by=coordinator)
+
     with pytest.raises(ValidationError) as excinfo:
         mentor_self_assessment_record(
             mentor=applicant, stage="start", answers={questions[0].pk: 7}, by=coordinator
@@ -227,6 +229,26 @@ def test_a_self_assessment_must_answer_every_question_from_1_to_5(applicant, coo
         "Answer every question (1 unanswered).",
         "Each answer is a whole number from 1 to 5.",
     ]
+
+
+def test_an_applicant_cannot_fill_in_the_self_assessment_before_screening(applicant, coordinator, questions):
+    with pytest.raises(ValidationError) as excinfo:
+        mentor_self_assessment_record(
+            mentor=applicant, stage="start", answers={q.pk: 3 for q in questions}, by=coordinator
+        )
+
+    assert excinfo.value.message_dict == {"status": ["Not possible while the mentor is applied."]}
+
+
+def test_a_mentor_with_open_matches_cannot_be_withdrawn(programme, coordinator):
+    from tests.factories import MatchFactory
+
+    match = MatchFactory(programme=programme)
+
+    with pytest.raises(ValidationError) as excinfo:
+        mentor_withdraw(mentor=match.mentor, by=coordinator, reason="Moving abroad")
+
+    assert "open matches" in str(excinfo.value.message_dict["status"])
 
 
 def test_a_withdrawal_needs_a_reason(applicant, coordinator):
