@@ -35,7 +35,8 @@ def audit_record(
     authenticated = user is not None and user.is_authenticated
     return AuditEvent.objects.create(
         user=user if authenticated else None,
-        role=user.role if authenticated else "anonymous",
+        # No user at all: a command or scheduled job; an anonymous visitor has a user object.
+        role=user.role if authenticated else ("system" if user is None else "anonymous"),
         action=action,
         object_type=object_type,
         object_id=str(object_id),
