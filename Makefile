@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format schema migrate seed bench-seed clean
+.PHONY: install run test lint format schema migrate seed bench-seed bench-import clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ schema: install
 ## Builds the large benchmark data set (use with DATABASE_URL pointing at PostgreSQL).
 bench-seed: migrate
 	$(BIN)/python manage.py seed_demo --reset --mentors 10000 --mentees 20000 --sessions 1000000
+
+## Imports 10,000 generated mentors from CSV (dry run, then commit) and prints the times.
+bench-import: migrate
+	$(BIN)/python -m mentoring.bench_import --rows 10000
 
 clean:
 	rm -rf $(VENV) var staticfiles
