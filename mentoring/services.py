@@ -436,6 +436,8 @@ def mentor_record_check_record(
         errors["checked_on"] = "The check date cannot be in the future."
     if expires_on <= checked_on:
         errors["expires_on"] = "The expiry must come after the check date."
+    if len(reference) > Mentor._meta.get_field("record_check_reference").max_length:
+        errors["reference"] = "Keep the certificate number to 60 characters."
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

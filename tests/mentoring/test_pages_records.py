@@ -437,6 +437,16 @@ def test_referral_with_a_bad_member_shows_the_error_on_that_member_and_writes_no
     assert not Family.objects.exists() and not Person.objects.exists() and not Mentee.objects.exists()
 
 
+def test_referral_needs_a_parent(client, coordinator, programme):
+    client.force_login(coordinator)
+
+    response = client.post(reverse("family-refer"), _referral(**{"members-0-kind": "pupil"}))
+
+    assert response.status_code == 422
+    assert "Give at least one parent." in _text(response)
+    assert not Family.objects.exists()
+
+
 def test_referral_reference_used_twice_is_refused_on_the_reference(client, coordinator, programme):
     FamilyFactory(programme=programme, reference="BM-2025-0142")
     client.force_login(coordinator)
@@ -534,6 +544,8 @@ def test_another_programmes_mentor_and_family_are_not_found(client, coordinator,
     assert client.get(reverse("mentor-detail", args=[mentor.pk])).status_code == 404
     assert client.post(reverse("mentor-step", args=[mentor.pk, "start-screening"])).status_code == 404
     assert client.get(reverse("family-detail", args=[family.pk])).status_code == 404
+    assert client.get(reverse("mentor-apply"), {"programme": family.programme_id}).status_code == 404
+    assert client.get(reverse("family-refer"), {"programme": family.programme_id}).status_code == 404
     assert mentor.person.full_name not in _text(client.get(reverse("mentor-list")))
     assert family.reference not in _text(client.get(reverse("family-list")))
     mentor.refresh_from_db()
