@@ -7,9 +7,8 @@ from django.http import HttpRequest
 
 from matching.models import Match
 from matching.scoring import Suggestion, score_pair
-from mentoring.audit import audit_record
-from mentoring.errors import NotFound
-from mentoring.models import AuditEvent, Mentee, User
+from mentoring.audit import audited_get
+from mentoring.models import Mentee, User
 from mentoring.permissions import coordinated_programmes
 from mentoring.selectors import mentee_with_profile, mentor_matchable_queryset
 
@@ -35,19 +34,7 @@ def match_list_visible_to(*, user: User, filters: dict | None = None) -> QuerySe
 
 def match_get_for_user(*, user: User, match_id: int, request: HttpRequest | None = None) -> Match:
     """One match the user may see; another mentor's or programme's match is not found."""
-    try:
-        match = match_list_visible_to(user=user).get(pk=match_id)
-    except Match.DoesNotExist as exc:
-        audit_record(
-            user=user,
-            action=AuditEvent.Action.DENIED,
-            object_type=Match._meta.label,
-            object_id=match_id,
-            request=request,
-        )
-        raise NotFound("Match not found.") from exc
-    audit_record(user=user, action=AuditEvent.Action.READ, obj=match, request=request)
-    return match
+    return audited_get(match_list_visible_to(user=user), pk=match_id, user=user, request=request)
 
 
 def mentor_suggestions_for_mentee(*, mentee: Mentee, limit: int = 10) -> list[Suggestion]:

@@ -53,7 +53,7 @@ from mentoring.models import (
     ReferralSource,
     SelfAssessment,
     SelfAssessmentQuestion,
-    SessionModeChoice,
+    SessionMode,
     TrainingRecord,
     User,
 )
@@ -240,7 +240,7 @@ class MatchingProfileSerializerMixin(serializers.Serializer):
     )
     session_modes = serializers.ListField(
         source="person.session_modes",
-        child=serializers.ChoiceField(choices=SessionModeChoice.choices),
+        child=serializers.ChoiceField(choices=SessionMode.choices),
         read_only=True,
     )
 
@@ -565,7 +565,7 @@ class NewPersonSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=AVAILABILITY_SLOTS), required=False, help_text="Weekly slots"
     )
     session_modes = serializers.ListField(
-        child=serializers.ChoiceField(choices=SessionModeChoice.choices), required=False
+        child=serializers.ChoiceField(choices=SessionMode.choices), required=False
     )
     languages = NewPersonLanguageSerializer(many=True, required=False)
     cultural_backgrounds = serializers.ListField(

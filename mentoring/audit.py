@@ -44,3 +44,40 @@ def audit_record(
         ip_address=client_ip(request),
         path=(request.path[:300] if request is not None else ""),
     )
+
+
+def audited_get(
+    queryset: models.QuerySet,
+    *,
+    pk: int | str,
+    user: User,
+    request: HttpRequest | None = None,
+    audit_read: bool = True,
+    programme_id_of=None,
+):
+    """Fetch one record from what the user may see. A record outside it (another programme's,
+    another mentor's, or none at all) is not found, and the refusal is audited; a read of the
+    case record is audited too. Every ``*_get_for_user`` selector asks through this."""
+    from mentoring.errors import NotFound
+
+    model = queryset.model
+    try:
+        obj = queryset.get(pk=pk)
+    except model.DoesNotExist as exc:
+        audit_record(
+            user=user,
+            action=AuditEvent.Action.DENIED,
+            object_type=model._meta.label,
+            object_id=pk,
+            request=request,
+        )
+        raise NotFound(f"{str(model._meta.verbose_name).capitalize()} not found.") from exc
+    if audit_read:
+        audit_record(
+            user=user,
+            action=AuditEvent.Action.READ,
+            obj=obj,
+            programme_id=programme_id_of(obj) if programme_id_of else None,
+            request=request,
+        )
+    return obj

@@ -31,7 +31,7 @@ from mentoring.models import (
     Programme,
     ReferralSource,
     SelfAssessmentQuestion,
-    SessionModeChoice,
+    SessionMode,
 )
 from mentoring.services import LanguageSpec, MemberSpec, PersonSpec
 from mentoring.vocabulary import language_name
@@ -83,9 +83,9 @@ MIGRANT_CHOICES = [
     (MigrantBackground.UNKNOWN, _("Not recorded")),
 ]
 MODE_CHOICES = [
-    (SessionModeChoice.IN_PERSON, _("In person")),
-    (SessionModeChoice.PHONE, _("Phone")),
-    (SessionModeChoice.VIDEO, _("Video")),
+    (SessionMode.IN_PERSON, _("In person")),
+    (SessionMode.PHONE, _("Phone")),
+    (SessionMode.VIDEO, _("Video")),
 ]
 AGE_BAND_CHOICES = [("", _("Not given")), *AgeBand.choices]
 KIND_CHOICES = [(Mentee.Kind.PARENT, _("Parent")), (Mentee.Kind.PUPIL, _("Pupil"))]

@@ -94,7 +94,7 @@ from mentoring.models import (
     Programme,
     ReferralSource,
     School,
-    SessionModeChoice,
+    SessionMode,
     User,
 )
 from mentoring.services import LanguageSpec, PersonSpec
@@ -115,7 +115,7 @@ AUDIT_OBJECT_TYPE = "mentoring.Import"
 AGE_BANDS = tuple(AgeBand.values)
 MIGRANT_BACKGROUNDS = tuple(MigrantBackground.values)
 LANGUAGE_LEVELS = tuple(LanguageLevel.values)
-SESSION_MODES = tuple(SessionModeChoice.values)
+SESSION_MODES = tuple(SessionMode.values)
 CONSENT_PURPOSES = tuple(ConsentPurpose.values)
 REFERRAL_SOURCES = tuple(ReferralSource.values)
 MEMBER_KINDS = tuple(Mentee.Kind.values)

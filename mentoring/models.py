@@ -117,7 +117,9 @@ class Need(models.Model):
         return self.name
 
 
-class SessionModeChoice(models.TextChoices):
+class SessionMode(models.TextChoices):
+    """How mentor and family meet: the modes a person offers and a session log records."""
+
     IN_PERSON = "in_person", "In person"
     PHONE = "phone", "Phone"
     VIDEO = "video", "Video"
@@ -136,9 +138,9 @@ def validate_availability(value) -> None:
 
 
 def validate_session_modes(value) -> None:
-    if not isinstance(value, list) or any(mode not in SessionModeChoice.values for mode in value):
+    if not isinstance(value, list) or any(mode not in SessionMode.values for mode in value):
         raise ValidationError(
-            f"Give session modes from: {', '.join(SessionModeChoice.values)}.", code="invalid_modes"
+            f"Give session modes from: {', '.join(SessionMode.values)}.", code="invalid_modes"
         )
 
 

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from matching.models import Match
-from mentoring.audit import audit_record
+from mentoring.audit import audit_record, audited_get
 from mentoring.errors import NotFound
 from mentoring.models import (
     AuditEvent,
@@ -116,20 +116,9 @@ def mentee_get_for_user(
 ) -> Mentee:
     """Fetch one mentee the user may see; another programme's mentee is simply not found.
     Every successful read of the case record is audited."""
-    try:
-        mentee = mentee_list_visible_to(user=user).get(pk=mentee_id)
-    except Mentee.DoesNotExist as exc:
-        audit_record(
-            user=user,
-            action=AuditEvent.Action.DENIED,
-            object_type=Mentee._meta.label,
-            object_id=mentee_id,
-            request=request,
-        )
-        raise NotFound("Mentee not found.") from exc
-    if audit:
-        audit_record(user=user, action=AuditEvent.Action.READ, obj=mentee, request=request)
-    return mentee
+    return audited_get(
+        mentee_list_visible_to(user=user), pk=mentee_id, user=user, request=request, audit_read=audit
+    )
 
 
 def mentor_list_visible_to(*, user: User, filters: dict | None = None) -> QuerySet[Mentor]:
@@ -159,19 +148,7 @@ def mentor_list_visible_to(*, user: User, filters: dict | None = None) -> QueryS
 
 
 def mentor_get_for_user(*, user: User, mentor_id: int, request: HttpRequest | None = None) -> Mentor:
-    try:
-        mentor = mentor_list_visible_to(user=user).get(pk=mentor_id)
-    except Mentor.DoesNotExist as exc:
-        audit_record(
-            user=user,
-            action=AuditEvent.Action.DENIED,
-            object_type=Mentor._meta.label,
-            object_id=mentor_id,
-            request=request,
-        )
-        raise NotFound("Mentor not found.") from exc
-    audit_record(user=user, action=AuditEvent.Action.READ, obj=mentor, request=request)
-    return mentor
+    return audited_get(mentor_list_visible_to(user=user), pk=mentor_id, user=user, request=request)
 
 
 def mentor_matchable_queryset(*, programme: Programme, on: datetime.date | None = None) -> QuerySet[Mentor]:
@@ -404,37 +381,23 @@ def family_list_visible_to(*, user: User, filters: dict | None = None) -> QueryS
 def family_get_for_user(*, user: User, family_id: int, request: HttpRequest | None = None) -> Family:
     """One family with its members, their languages and consents; another programme's family
     is not found. The read of the case file is audited."""
-    try:
-        family = (
-            _coordinated(Family, user=user)
-            .select_related("programme")
-            .prefetch_related(
-                Prefetch(
-                    "mentees",
-                    queryset=Mentee.objects.select_related("person", "school")
-                    .annotate(
-                        background_consent=has_active_consent(ConsentPurpose.BACKGROUND_MATCHING, "person")
-                    )
-                    .prefetch_related(
-                        *_person_prefetches(),
-                        Prefetch("person__consents", queryset=Consent.objects.select_related("recorded_by")),
-                    )
-                    .order_by("kind", "id"),
+    family = (
+        _coordinated(Family, user=user)
+        .select_related("programme")
+        .prefetch_related(
+            Prefetch(
+                "mentees",
+                queryset=Mentee.objects.select_related("person", "school")
+                .annotate(background_consent=has_active_consent(ConsentPurpose.BACKGROUND_MATCHING, "person"))
+                .prefetch_related(
+                    *_person_prefetches(),
+                    Prefetch("person__consents", queryset=Consent.objects.select_related("recorded_by")),
                 )
+                .order_by("kind", "id"),
             )
-            .get(pk=family_id)
         )
-    except Family.DoesNotExist as exc:
-        audit_record(
-            user=user,
-            action=AuditEvent.Action.DENIED,
-            object_type=Family._meta.label,
-            object_id=family_id,
-            request=request,
-        )
-        raise NotFound("Family not found.") from exc
-    audit_record(user=user, action=AuditEvent.Action.READ, obj=family, request=request)
-    return family
+    )
+    return audited_get(family, pk=family_id, user=user, request=request)
 
 
 # The API's reads, and the fetch-and-check of a record before a change ----------------------

@@ -10,13 +10,8 @@ from django.db import models
 from django.db.models import Q
 
 from matching.models import Match
+from mentoring.models import SessionMode
 from mentoring.vocabulary import validate_language_code
-
-
-class SessionMode(models.TextChoices):
-    IN_PERSON = "in_person", "In person"
-    PHONE = "phone", "Phone"
-    VIDEO = "video", "Video"
 
 
 class Participant(models.TextChoices):

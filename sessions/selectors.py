@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from mentoring.audit import audit_record
-from mentoring.errors import NotFound
-from mentoring.models import AuditEvent, User
+from mentoring.audit import audited_get
+from mentoring.models import User
 from mentoring.permissions import coordinated_programmes
 from sessions.models import SessionLog
 
@@ -32,22 +31,10 @@ def session_log_list_visible_to(*, user: User, filters: dict | None = None) -> Q
 def session_log_get_for_user(
     *, user: User, session_log_id: int, request: HttpRequest | None = None
 ) -> SessionLog:
-    try:
-        log = session_log_list_visible_to(user=user).get(pk=session_log_id)
-    except SessionLog.DoesNotExist as exc:
-        audit_record(
-            user=user,
-            action=AuditEvent.Action.DENIED,
-            object_type=SessionLog._meta.label,
-            object_id=session_log_id,
-            request=request,
-        )
-        raise NotFound("Session log not found.") from exc
-    audit_record(
+    return audited_get(
+        session_log_list_visible_to(user=user),
+        pk=session_log_id,
         user=user,
-        action=AuditEvent.Action.READ,
-        obj=log,
-        programme_id=log.match.programme_id,
         request=request,
+        programme_id_of=lambda log: log.match.programme_id,
     )
-    return log
