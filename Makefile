@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format schema migrate seed bench-seed bench-import clean
+.PHONY: install run test lint format schema migrate seed bench-seed bench-import bench-reports clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench-seed: migrate
 ## Imports 10,000 generated mentors from CSV (dry run, then commit) and prints the times.
 bench-import: migrate
 	$(BIN)/python -m mentoring.bench_import --rows 10000
+
+## Times a participation snapshot (in process, against its floor queries, through 1 and 2
+## worker processes) and the dashboard page served from it; needs `make bench-seed` first.
+bench-reports: migrate
+	$(BIN)/python -m reports.bench
 
 clean:
 	rm -rf $(VENV) var staticfiles

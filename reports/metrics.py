@@ -1,90 +1,789 @@
-"""Participation by migrant background, aggregated in the database (one GROUP BY query per
-population), then suppressed. Nothing here returns a row about a person."""
+"""Participation-equality figures (``reports.figures``, version 2), aggregated in the database.
+
+Every figure comes from a set-based query: one ``GROUP BY`` per dimension over people (how far
+each group got in the funnel, waiting times) and one over matches (match length, sessions,
+early closures, concordance); medians use ``percentile_cont`` on PostgreSQL and a window-ranked
+subquery elsewhere, so both give the same numbers. The number of queries depends on the number
+of dimensions, never on the number of people. Nothing here returns a row about a person; every
+count passes ``reports.suppression`` before it leaves this module.
+
+Public surface: ``compute_population``, ``compute_participation``, ``DEFINITIONS`` and
+``floor_queries`` (the bare aggregates, for the benchmark that compares a snapshot with them).
+"""
 
 from __future__ import annotations
 
-from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, Value, When
+import datetime
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, Lower, RowNumber, Trim
+from django.utils import timezone
 
 from matching.models import Match
-from mentoring.models import ConsentPurpose, Mentee, Mentor, MigrantBackground, Programme
+from mentoring.models import (
+    AgeBand,
+    ConsentPurpose,
+    CulturalBackground,
+    Mentee,
+    Mentor,
+    MentorStatusChange,
+    MigrantBackground,
+    Person,
+    PersonLanguage,
+    TrainingRecord,
+)
 from mentoring.selectors import has_active_consent
-from reports.suppression import TOTAL, rate, suppress_table
+from mentoring.vocabulary import language_name
+from reports.figures import (
+    DIMENSIONS,
+    DISPARITY_HIGH,
+    DISPARITY_LOW,
+    MENTEE_STAGES,
+    MENTOR_STAGES,
+    NO_CONSENT,
+    TOTAL,
+)
+from reports.suppression import Cell, rate, suppress_funnels, suppress_table
+from sessions.models import SessionLog
 
-NO_CONSENT = "no_consent"
-GROUPS = [*MigrantBackground.values, NO_CONSENT]
-GROUP_LABELS = {**dict(MigrantBackground.choices), NO_CONSENT: "Not used (no consent to statistics)"}
-COLUMNS = ["matched", "not_matched"]
+ACTIVE_DAYS = 90  # "active 3 months" and the early-closure threshold (domain.md: 3 months)
+RETAINED_DAYS = 182  # "retained 6 months"
+DAYS_PER_MONTH = 365.25 / 12
+NOT_STATED = "not_stated"
+NO_LANGUAGE = "none"
+NO_BACKGROUND = "none"
+MULTIPLE = "multiple"
 
-DEFINITIONS = {
-    "population": (
-        "Mentees: every parent or pupil referred to the programme. Mentors: every volunteer who applied."
+NO_CONSENT_LABEL = "Not used (no consent to statistics)"
+
+# Self-described gender is free text; these (lower-cased, trimmed) answers are read as the
+# three reported groups, everything else as "another gender", blank as "not stated". The
+# lists hold the programmes' languages' usual words.
+WOMAN_WORDS = [
+    "woman", "women", "female", "f", "w", "girl", "femeie", "fată", "fata", "vrouw", "meisje",
+    "mulher", "feminino", "feminin", "femme", "frau", "weiblich", "mujer", "kobieta", "nő", "жінка",
+]  # fmt: skip
+MAN_WORDS = [
+    "man", "men", "male", "m", "boy", "bărbat", "barbat", "băiat", "baiat", "masculin", "jongen",
+    "homem", "masculino", "homme", "mann", "männlich", "hombre", "mężczyzna", "férfi", "чоловік",
+]  # fmt: skip
+NOT_STATED_WORDS = [
+    "", "-", "not stated", "prefer not to say", "prefer not to answer", "declined", "unknown", "n/a",
+]  # fmt: skip
+
+GENDER_GROUPS = [
+    ("woman", "Woman"),
+    ("man", "Man"),
+    ("another", "Another gender"),
+    (NOT_STATED, "Not stated"),
+]
+DIMENSION_LABELS = dict(DIMENSIONS)
+
+DEFINITIONS: dict[str, str] = {
+    "funnel": (
+        "How many people of each group reached each stage, at any time up to the end of the "
+        "period (or the data's as-of date). Stages are nested: someone who reached a later stage "
+        "is counted at every earlier one, so each stage is at most the one before it."
     ),
-    "group": (
-        "Migrant background as the person declared it. People without active consent to "
-        "anonymous statistics are counted only in the group “Not used (no consent to statistics)”."
+    "referred": "Mentees: every parent or pupil referred to the programme (entry stage).",
+    "intake_complete": "Mentees whose intake (consent, needs assessment, baseline) was completed.",
+    "matched": ("People with at least one match that has started (a start date: active, paused or closed)."),
+    "active_3_months": (
+        f"Mentees with a match that started at least {ACTIVE_DAYS} days before the end of the "
+        f"period and was not closed within its first {ACTIVE_DAYS} days."
     ),
-    "matched": "People with at least one match that has started (active, paused or closed).",
-    "matched_share": "Matched ÷ total in the group. Withheld when either count is withheld.",
+    "completed": "Mentees with a match closed with the reason “planned completion”.",
+    "applied": "Mentors: every volunteer who applied (entry stage).",
+    "screened": (
+        "Mentors who passed screening: moved on to training (or later) in their lifecycle "
+        "history, or with a training record."
+    ),
+    "trained": "Mentors whose training was completed (the date is recorded).",
+    "approved": "Mentors approved to be matched (the approval date is recorded).",
+    "retained_6_months": (
+        f"Mentors whose first match started at least {RETAINED_DAYS} days before the end of the "
+        f"period and who did not leave within {RETAINED_DAYS} days of it."
+    ),
+    "conversion": (
+        "Reached the stage ÷ reached the stage before it, within the group. Withheld when either "
+        "count is withheld or the earlier count is below k."
+    ),
+    "representation": (
+        "The group's share of everyone at the stage ÷ its share of everyone at entry: 1.0 means "
+        "the group is as well represented at the stage as when it entered; below 1.0, it drops "
+        "out more than others."
+    ),
+    "median_days_to_match": (
+        "Median days from intake complete to the start of the first match (mentees), or from "
+        "approval to the start of the first match (mentors). Withheld when fewer than k people "
+        "have both dates."
+    ),
+    "median_match_days": (
+        "Median days from a match's start to its close, or to the end of the period while it "
+        "is open. Withheld when the group has fewer than k started matches."
+    ),
+    "sessions_per_active_month": (
+        "Session logs held up to the end of the period ÷ the months the group's matches were "
+        f"open (a month is {DAYS_PER_MONTH:.2f} days). Withheld below k started matches."
+    ),
+    "early_closure_rate": (
+        f"Matches closed within {ACTIVE_DAYS} days of their start or before their planned end ÷ "
+        "closed matches."
+    ),
+    "language_concordance": (
+        "Started matches in which the mentor speaks the mentee's preferred language ÷ started "
+        "matches whose mentee has a preferred language. Only matches where both people consent "
+        "to anonymous statistics count."
+    ),
+    "culture_concordance": (
+        "Started matches in which mentor and mentee share a cultural background ÷ started "
+        "matches where both have one recorded. Only matches where both people consent to "
+        "anonymous statistics count."
+    ),
+    "outcome_change": (
+        "Mean of (latest − baseline) over mentees with both measures. Not computed yet: outcome "
+        "measures are not recorded in Tandem so far, so it is always empty."
+    ),
+    "matched_rate": "Matched ÷ entered (referred mentees, applied mentors).",
+    "completion_rate": (
+        "Mentees: closed with planned completion ÷ matched. Mentors: retained 6 months ÷ matched."
+    ),
+    "disparity": (
+        "A group's rate ÷ the reference group's rate. For migrant background the reference is "
+        "the chosen reference group (“No migrant background” unless the manager picks another); "
+        "for the other dimensions it is everyone in the population. Flagged when below "
+        f"{DISPARITY_LOW} or above {DISPARITY_HIGH}; empty when either rate is withheld or the "
+        "reference rate is zero."
+    ),
+    "groups": (
+        "Each person is in exactly one group of every dimension, so groups add up to the total. "
+        "Preferred language: the language marked preferred (“none” when none is). Cultural "
+        "background: the one recorded, “multiple” when several are, “none” when none is. "
+        "Gender: the self-description read as woman, man, another gender, or not stated. Age "
+        "band: as recorded, or not stated."
+    ),
+    "no_consent": (
+        "People without active consent to anonymous statistics are counted only in the group "
+        f"“{NO_CONSENT_LABEL}” of every dimension, never under their background, language, "
+        "gender or age band."
+    ),
     "suppression": (
-        "Counts below k are shown as “< k”. Wherever totals would let a small count be worked "
-        "out, further counts are withheld (shown as “withheld”) until the withheld counts of "
-        "every row and column hold at least k people together. Rates built on withheld counts "
-        "are withheld."
+        "Counts below k are shown as “< k”. The funnel is suppressed as a table of how far each "
+        "person got (one stage each); a stage is shown only when it adds up from shown counts, "
+        "so no difference between shown stages is below k, and further counts are withheld "
+        "(shown as “withheld”) wherever totals would let a small one be worked out. Every rate, "
+        "median, mean or ratio with a denominator below k, or built on a withheld count, is "
+        "withheld, and so is every figure about matches that rests on fewer than k people. "
+        "Denominators of match rates are never shown."
+    ),
+    "period": (
+        "People who entered (referred or applied) between the period's start and end, followed "
+        "up to the end of the period or the data's as-of date, whichever is earlier. Without a "
+        "period: everyone, up to the as-of date."
+    ),
+    "migrant_share_mentees": "First plus second generation ÷ all referred mentees.",
+    "migrant_share_mentors": "First plus second generation ÷ all mentors who applied.",
+    "mentor_to_mentee_ratio": (
+        "Migrant share among mentors ÷ migrant share among mentees: 1.0 means migrants take part "
+        "as mentors as much as they do as mentees."
     ),
 }
 
 
-def _group_counts(queryset, *, person_ref: str, matched: Exists) -> dict[str, dict[str, int]]:
-    rows = (
-        queryset.annotate(
-            stats_consent=has_active_consent(ConsentPurpose.STATISTICS, person_ref),
-            grp=Case(
-                When(stats_consent=True, then=F(f"{person_ref}__migrant_background")),
-                default=Value(NO_CONSENT),
-                output_field=CharField(),
-            ),
-            was_matched=matched,
+# --- SQL building blocks ---------------------------------------------------------------------
+
+
+class Percentile(Aggregate):
+    """The continuous median, ``percentile_cont(0.5)`` (PostgreSQL)."""
+
+    function = "percentile_cont"
+    name = "Percentile"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+class DaysBetween(Func):
+    """Whole days from the first date to the second (negative if it is earlier)."""
+
+    arity = 2
+    output_field = IntegerField()
+
+    def __init__(self, start, end, **extra):
+        # Given as (end, start) so the joiner turns them into "end - start".
+        super().__init__(end, start, **extra)
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
         )
-        .values("grp")
-        .annotate(total=Count("pk"), matched=Count("pk", filter=Q(was_matched=True)))
-        .order_by()
+
+
+@dataclass(frozen=True)
+class _Population:
+    key: str
+    model: type
+    stages: list[tuple[str, str]]
+    entry_field: str  # referred_on / applied_on
+    waiting_from: str  # the date median_days_to_match counts from
+    match_role: str  # the Match field pointing at this population
+
+
+POPULATIONS = {
+    "mentees": _Population("mentees", Mentee, MENTEE_STAGES, "referred_on", "intake_completed_on", "mentee"),
+    "mentors": _Population("mentors", Mentor, MENTOR_STAGES, "applied_on", "approved_on", "mentor"),
+}
+
+_Backgrounds = Person.cultural_backgrounds.through
+
+
+def _group_expression(qs: QuerySet, dimension: str, person: str) -> QuerySet:
+    """Alias ``grp``: the person's group in ``dimension`` (``TOTAL`` for everyone)."""
+    if dimension == TOTAL:
+        return qs.alias(grp=Value(TOTAL, output_field=CharField()))
+    qs = qs.alias(stats_consent=has_active_consent(ConsentPurpose.STATISTICS, person))
+    if dimension == "migrant_background":
+        inner = F(f"{person}__migrant_background")
+    elif dimension == "preferred_language":
+        preferred = PersonLanguage.objects.filter(person=OuterRef(person), is_preferred=True)
+        inner = Coalesce(
+            Subquery(preferred.values("language")[:1]), Value(NO_LANGUAGE), output_field=CharField()
+        )
+    elif dimension == "cultural_background":
+        codes = _Backgrounds.objects.filter(person=OuterRef(person))
+        qs = qs.alias(
+            cb_first=Subquery(
+                codes.order_by("culturalbackground__code").values("culturalbackground__code")[:1]
+            ),
+            cb_last=Subquery(
+                codes.order_by("-culturalbackground__code").values("culturalbackground__code")[:1]
+            ),
+        )
+        inner = Case(
+            When(cb_first__isnull=True, then=Value(NO_BACKGROUND)),
+            When(cb_first=F("cb_last"), then=F("cb_first")),
+            default=Value(MULTIPLE),
+            output_field=CharField(),
+        )
+    elif dimension == "gender":
+        qs = qs.alias(gender_said=Lower(Trim(F(f"{person}__gender"))))
+        inner = Case(
+            When(gender_said__in=WOMAN_WORDS, then=Value("woman")),
+            When(gender_said__in=MAN_WORDS, then=Value("man")),
+            When(gender_said__in=NOT_STATED_WORDS, then=Value(NOT_STATED)),
+            default=Value("another"),
+            output_field=CharField(),
+        )
+    elif dimension == "age_band":
+        inner = Case(
+            When(**{f"{person}__age_band": ""}, then=Value(NOT_STATED)),
+            default=F(f"{person}__age_band"),
+            output_field=CharField(),
+        )
+    else:
+        raise ValueError(f"Unknown dimension {dimension!r}")
+    return qs.alias(
+        grp=Case(When(stats_consent=True, then=inner), default=Value(NO_CONSENT), output_field=CharField())
     )
-    table = {group: {"matched": 0, "not_matched": 0} for group in GROUPS}
-    for row in rows:
-        table[row["grp"]] = {"matched": row["matched"], "not_matched": row["total"] - row["matched"]}
-    return table
 
 
-def _publish(table: dict[str, dict[str, int]], *, k: int) -> dict:
-    cells = suppress_table(table, columns=COLUMNS, k=k)
+def _people(
+    spec: _Population, *, programme_ids: list[int], period_start, period_end, until: datetime.date
+) -> QuerySet:
+    """The population with ``furthest`` (index of the furthest stage reached by ``until``) and
+    ``wait_days`` (days to the first match) as aliases."""
+    entry = {f"{spec.entry_field}__lte": until}
+    if period_start:
+        entry[f"{spec.entry_field}__gte"] = period_start
+    if period_end:
+        entry[f"{spec.entry_field}__lte"] = min(period_end, until)
+    qs = spec.model.objects.filter(programme_id__in=programme_ids, **entry)
+    started = Match.objects.filter(**{spec.match_role: OuterRef("pk")}, started_on__lte=until)
+    first_start = Subquery(started.order_by("started_on").values("started_on")[:1], output_field=DateField())
+    qs = qs.alias(first_start=first_start)
+    if spec.key == "mentees":
+        reached = [
+            Q(intake_completed_on__lte=until),
+            Exists(started),
+            Exists(
+                started.filter(started_on__lte=until - datetime.timedelta(days=ACTIVE_DAYS))
+                .alias(open_days=DaysBetween("started_on", "closed_on"))
+                .filter(Q(closed_on__isnull=True) | Q(open_days__gte=ACTIVE_DAYS))
+            ),
+            Exists(
+                started.filter(closed_on__lte=until, closure_reason=Match.ClosureReason.PLANNED_COMPLETION)
+            ),
+        ]
+    else:
+        beyond_screening = [Mentor.Status.TRAINING, Mentor.Status.APPROVED, Mentor.Status.ACTIVE]
+        qs = qs.alias(stayed_days=DaysBetween("first_start", "left_on"))
+        reached = [
+            Exists(
+                MentorStatusChange.objects.filter(
+                    mentor=OuterRef("pk"), to_status__in=beyond_screening, changed_at__date__lte=until
+                )
+            )
+            | Exists(TrainingRecord.objects.filter(mentor=OuterRef("pk"), completed_on__lte=until)),
+            Q(training_completed_on__lte=until),
+            Q(approved_on__lte=until),
+            Exists(started),
+            Q(first_start__lte=until - datetime.timedelta(days=RETAINED_DAYS))
+            & (Q(left_on__isnull=True) | Q(stayed_days__gte=RETAINED_DAYS)),
+        ]
+    furthest = Case(
+        *[When(condition, then=Value(i + 1)) for i, condition in reversed(list(enumerate(reached)))],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return qs.alias(
+        furthest=furthest,
+        wait_days=Case(
+            When(
+                Q(**{f"{spec.waiting_from}__lte": until}) & Q(first_start__gte=F(spec.waiting_from)),
+                then=DaysBetween(spec.waiting_from, "first_start"),
+            ),
+            default=None,
+            output_field=IntegerField(),
+        ),
+    )
 
-    def line(key: str, label: str) -> dict:
-        total, matched = cells[(key, TOTAL)], cells[(key, "matched")]
-        return {
-            "group": key,
-            "label": label,
-            "total": total.as_dict(),
-            "matched": matched.as_dict(),
-            "matched_share": rate(matched, total, k=k),
+
+def _matches(
+    spec: _Population, *, programme_ids: list[int], period_start, period_end, until: datetime.date
+) -> QuerySet:
+    """Started matches of the population's people, with per-match aliases for the aggregates."""
+    role = spec.match_role
+    entry = {f"{role}__{spec.entry_field}__lte": until}
+    if period_start:
+        entry[f"{role}__{spec.entry_field}__gte"] = period_start
+    if period_end:
+        entry[f"{role}__{spec.entry_field}__lte"] = min(period_end, until)
+    qs = Match.objects.filter(**{f"{role}__programme_id__in": programme_ids}, started_on__lte=until, **entry)
+    sessions = (
+        SessionLog.objects.filter(match=OuterRef("pk"), held_on__lte=until)
+        .order_by()
+        .values("match")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    preferred = PersonLanguage.objects.filter(person=OuterRef("mentee__person"), is_preferred=True)
+    mentee_backgrounds = _Backgrounds.objects.filter(person=OuterRef("mentee__person"))
+    mentor_backgrounds = _Backgrounds.objects.filter(person=OuterRef("mentor__person"))
+    return qs.alias(
+        end=Case(
+            When(closed_on__lte=until, then=F("closed_on")), default=Value(until), output_field=DateField()
+        ),
+        match_days=DaysBetween("started_on", "end"),
+        sessions=Coalesce(Subquery(sessions, output_field=IntegerField()), Value(0)),
+        both_consent=has_active_consent(ConsentPurpose.STATISTICS, "mentee__person")
+        & has_active_consent(ConsentPurpose.STATISTICS, "mentor__person"),
+        mentee_language=Subquery(preferred.values("language")[:1]),
+        same_language=Exists(
+            PersonLanguage.objects.filter(
+                person=OuterRef("mentor__person"), language=OuterRef("mentee_language")
+            )
+        ),
+        both_backgrounds=Exists(mentee_backgrounds) & Exists(mentor_backgrounds),
+        same_background=Exists(
+            _Backgrounds.objects.filter(
+                person=OuterRef("mentor__person"),
+                culturalbackground__in=_Backgrounds.objects.filter(
+                    person=OuterRef(OuterRef("mentee__person"))
+                ).values("culturalbackground"),
+            )
+        ),
+    )
+
+
+def _medians(qs: QuerySet, value: str) -> dict[str, tuple[int, float]]:
+    """``{group: (how many values, median)}`` of the alias ``value`` over the alias ``grp``."""
+    qs = qs.filter(**{f"{value}__isnull": False})
+    if connection.vendor == "postgresql":
+        rows = qs.values(g=F("grp")).annotate(n=Count("pk"), median=Percentile(value)).order_by()
+        # A constant group (the total) is not grouped: an empty population answers one row, n = 0.
+        return {row["g"]: (row["n"], float(row["median"])) for row in rows if row["n"]}
+    # Elsewhere: rank the values within each group and keep the middle one or two.
+    ranked = qs.annotate(
+        g=F("grp"),
+        v=F(value),
+        rank=Window(RowNumber(), partition_by=[F("grp")], order_by=[F(value).asc(), F("pk").asc()]),
+        n=Window(Count("pk"), partition_by=[F("grp")]),
+    ).filter(rank__gte=(F("n") + 1) / 2, rank__lte=(F("n") + 2) / 2)
+    middles: dict[str, list] = {}
+    for group, middle, n in ranked.values_list("g", "v", "n"):
+        middles.setdefault(group, [n, []])[1].append(middle)
+    return {group: (n, sum(values) / len(values)) for group, (n, values) in middles.items()}
+
+
+def _aggregate(
+    spec: _Population, *, programme_ids: list[int], period_start, period_end, until: datetime.date
+) -> dict:
+    """The raw aggregates of a population: per dimension (and ``TOTAL``), per group."""
+    people = _people(
+        spec, programme_ids=programme_ids, period_start=period_start, period_end=period_end, until=until
+    )
+    matches = _matches(
+        spec, programme_ids=programme_ids, period_start=period_start, period_end=period_end, until=until
+    )
+    stage_keys = [key for key, _label in spec.stages]
+    closed = Q(closed_on__lte=until)
+    early = closed & (
+        Q(match_days__lt=ACTIVE_DAYS) | Q(planned_end_on__isnull=False, closed_on__lt=F("planned_end_on"))
+    )
+    language_known = Q(both_consent=True, mentee_language__isnull=False)
+    backgrounds_known = Q(both_consent=True, both_backgrounds=True)
+    out: dict[str, dict] = {}
+    for dimension in [TOTAL, *(key for key, _label in DIMENSIONS)]:
+        grouped_people = _group_expression(people, dimension, "person")
+        funnel_rows = (
+            grouped_people.values(g=F("grp"))
+            .annotate(**{f"s{i}": Count("pk", filter=Q(furthest=i)) for i in range(len(stage_keys))})
+            .order_by()
+        )
+        grouped_matches = _group_expression(matches, dimension, f"{spec.match_role}__person")
+        match_rows = (
+            grouped_matches.values(g=F("grp"))
+            .annotate(
+                matches=Count("pk"),
+                people=Count(spec.match_role, distinct=True),
+                days=Sum("match_days"),
+                sessions=Sum("sessions"),
+                closed=Count("pk", filter=closed),
+                early=Count("pk", filter=early),
+                language_n=Count("pk", filter=language_known),
+                language_yes=Count("pk", filter=language_known & Q(same_language=True)),
+                culture_n=Count("pk", filter=backgrounds_known),
+                culture_yes=Count("pk", filter=backgrounds_known & Q(same_background=True)),
+            )
+            .order_by()
+        )
+        out[dimension] = {
+            "funnel": {
+                row["g"]: {stage: row[f"s{i}"] for i, stage in enumerate(stage_keys)} for row in funnel_rows
+            },
+            "matches": {row.pop("g"): row for row in match_rows},
+            "wait": _medians(grouped_people, "wait_days"),
+            "match_days": _medians(grouped_matches, "match_days"),
         }
+    return out
 
+
+def _until(*, as_of: datetime.date | None, period_end: datetime.date | None) -> datetime.date:
+    as_of = as_of or timezone.localdate()
+    return min(as_of, period_end) if period_end else as_of
+
+
+def floor_queries(*, programme_ids: list[int]) -> None:
+    """Run the bare aggregate queries a snapshot of both populations needs (no suppression,
+    no assembly): the floor a full snapshot's time is compared with."""
+    until = _until(as_of=None, period_end=None)
+    for spec in POPULATIONS.values():
+        _aggregate(spec, programme_ids=programme_ids, period_start=None, period_end=None, until=until)
+        _group_lists(programme_ids=programme_ids)
+
+
+# --- Groups ----------------------------------------------------------------------------------
+
+
+def _group_lists(*, programme_ids: list[int]) -> dict[str, list[tuple[str, str]]]:
+    """Every group of every dimension, in display order, empty ones included."""
+    languages = (
+        PersonLanguage.objects.filter(person__programme_id__in=programme_ids, is_preferred=True)
+        .filter(has_active_consent(ConsentPurpose.STATISTICS, "person"))
+        .order_by("language")
+        .values_list("language", flat=True)
+        .distinct()
+    )
+    backgrounds: dict[str, str] = {}
+    for code, name in (
+        CulturalBackground.objects.filter(programme_id__in=programme_ids)
+        .order_by("name", "code")
+        .values_list("code", "name")
+    ):
+        backgrounds.setdefault(code, name)
+    no_consent = (NO_CONSENT, NO_CONSENT_LABEL)
     return {
-        "groups": [line(group, GROUP_LABELS[group]) for group in table],
-        "total": line(TOTAL, "All"),
+        "migrant_background": [*MigrantBackground.choices, no_consent],
+        "preferred_language": [
+            *((code, language_name(code)) for code in languages),
+            (NO_LANGUAGE, "No preferred language recorded"),
+            no_consent,
+        ],
+        "cultural_background": [
+            *backgrounds.items(),
+            (MULTIPLE, "More than one background"),
+            (NO_BACKGROUND, "No background recorded"),
+            no_consent,
+        ],
+        "gender": [*GENDER_GROUPS, no_consent],
+        "age_band": [*AgeBand.choices, (NOT_STATED, "Not stated"), no_consent],
     }
 
 
-def participation_mentees(*, programme: Programme, k: int) -> dict:
-    started = Match.objects.filter(mentee=OuterRef("pk"), started_on__isnull=False)
-    table = _group_counts(
-        Mentee.objects.filter(programme=programme), person_ref="person", matched=Exists(started)
-    )
-    return _publish(table, k=k)
+# --- Assembly --------------------------------------------------------------------------------
 
 
-def participation_mentors(*, programme: Programme, k: int) -> dict:
-    started = Match.objects.filter(mentor=OuterRef("pk"), started_on__isnull=False)
-    table = _group_counts(
-        Mentor.objects.filter(programme=programme), person_ref="person", matched=Exists(started)
+def _number(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return round(numerator / denominator, 4)
+
+
+def _median(medians: dict, group: str, k: int) -> float | None:
+    n, median = medians.get(group, (0, None))
+    return _number(median) if n >= k else None
+
+
+def _disparity(rates: dict[str, float | None], reference: dict[str, float | None]) -> dict:
+    out = {}
+    for metric, value in rates.items():
+        ratio = _ratio(value, reference.get(metric))
+        flag = None
+        if ratio is not None:
+            flag = "below" if ratio < DISPARITY_LOW else "above" if ratio > DISPARITY_HIGH else None
+        out[metric] = {"ratio": ratio, "flag": flag}
+    return out
+
+
+def _exact_rate(numerator: Cell, denominator: Cell, k: int) -> float | None:
+    """``suppression.rate`` unrounded, so ratios of rates are not ratios of roundings."""
+    if rate(numerator, denominator, k=k) is None:
+        return None
+    return numerator.value / denominator.value
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _rate_cells(rows: dict[str, dict], groups: list[str], yes: str, n: str, k: int) -> dict:
+    """Suppress a match rate's counts as groups × (yes, no); returns ``{group: rate}``."""
+    table = {
+        group: {
+            "yes": rows.get(group, {}).get(yes, 0),
+            "no": rows.get(group, {}).get(n, 0) - rows.get(group, {}).get(yes, 0),
+        }
+        for group in groups
+    }
+    cells = suppress_table(table, columns=["yes", "no"], k=k)
+    return {group: _exact_rate(cells[(group, "yes")], cells[(group, TOTAL)], k) for group in groups}
+
+
+def _total_rate(row: dict, yes: str, n: str, k: int) -> float | None:
+    """The whole population's rate, suppressed once so every breakdown shows the same."""
+    cells = suppress_table(
+        {"all": {"yes": row.get(yes, 0), "no": row.get(n, 0) - row.get(yes, 0)}}, columns=["yes", "no"], k=k
     )
-    return _publish(table, k=k)
+    return _exact_rate(cells[("all", "yes")], cells[("all", TOTAL)], k)
+
+
+RATES = {
+    "early_closure_rate": ("early", "closed"),
+    "language_concordance": ("language_yes", "language_n"),
+    "culture_concordance": ("culture_yes", "culture_n"),
+}
+
+
+def compute_population(
+    *,
+    programme_ids: list[int],
+    population: str,
+    k: int,
+    period_start: datetime.date | None,
+    period_end: datetime.date | None,
+    reference_group: str = MigrantBackground.NONE,
+    as_of: datetime.date | None = None,
+) -> dict:
+    """The contract's ``Population`` of ``population`` ("mentees" or "mentors") over the given
+    programmes: every dimension's groups and total, every count suppressed at ``k``."""
+    if population not in POPULATIONS:
+        raise ValueError(f"Unknown population {population!r}")
+    if reference_group not in MigrantBackground.values:
+        raise ValueError(f"Unknown reference group {reference_group!r}")
+    spec = POPULATIONS[population]
+    until = _until(as_of=as_of, period_end=period_end)
+    raw = _aggregate(
+        spec, programme_ids=programme_ids, period_start=period_start, period_end=period_end, until=until
+    )
+    group_lists = _group_lists(programme_ids=programme_ids)
+    stage_keys = [key for key, _label in spec.stages]
+
+    # Any group the database answers that the vocabulary does not list is still shown.
+    for dimension, _label in DIMENSIONS:
+        listed = {key for key, _l in group_lists[dimension]}
+        for extra in sorted(set(raw[dimension]["funnel"]) - listed):
+            group_lists[dimension].insert(-1, (extra, extra))
+
+    tables = {
+        dimension: {
+            group: raw[dimension]["funnel"].get(group, dict.fromkeys(stage_keys, 0))
+            for group, _l in group_lists[dimension]
+        }
+        for dimension, _label in DIMENSIONS
+    }
+    funnels = suppress_funnels(tables, stages=stage_keys, k=k)
+    total_matches = raw[TOTAL]["matches"].get(TOTAL, {})
+    total_rates = {metric: _total_rate(total_matches, yes, n, k) for metric, (yes, n) in RATES.items()}
+
+    breakdowns = {}
+    for dimension, dimension_label in DIMENSIONS:
+        groups = [key for key, _l in group_lists[dimension]]
+        match_rows = raw[dimension]["matches"]
+        rates = {metric: _rate_cells(match_rows, groups, yes, n, k) for metric, (yes, n) in RATES.items()}
+
+        common = {"cells": funnels[dimension], "stage_keys": stage_keys, "k": k}
+        rows = [
+            _group_figures(
+                group=group,
+                label=label,
+                medians=raw[dimension],
+                match_row=match_rows.get(group, {}),
+                group_rates={metric: rates[metric][group] for metric in RATES},
+                **common,
+            )
+            for group, label in group_lists[dimension]
+        ]
+        total = _group_figures(
+            group=TOTAL,
+            label="All",
+            medians=raw[TOTAL],
+            match_row=total_matches,
+            group_rates=total_rates,
+            **common,
+        )
+        if dimension == "migrant_background":
+            reference = next(row for row in rows if row["group"] == reference_group)["_rates"]
+        else:
+            reference = total["_rates"]
+        for row in [*rows, total]:
+            row["disparity"] = _disparity(row.pop("_rates"), reference)
+        breakdowns[dimension] = {"label": dimension_label, "groups": rows, "total": total}
+
+    return {
+        "stages": [{"key": key, "label": label} for key, label in spec.stages],
+        "breakdowns": breakdowns,
+    }
+
+
+def _group_figures(
+    *,
+    group: str,
+    label: str,
+    cells: dict[tuple[str, str], Cell],
+    stage_keys: list[str],
+    medians: dict,
+    match_row: dict,
+    group_rates: dict[str, float | None],
+    k: int,
+) -> dict:
+    """One ``GroupFigures`` (with its unrounded rates under ``_rates`` for the disparities)."""
+    funnel = {stage: cells[(group, stage)] for stage in stage_keys}
+    conversion = {stage_keys[0]: None}
+    representation = {}
+    for i, stage in enumerate(stage_keys):
+        if i:
+            conversion[stage] = rate(funnel[stage], funnel[stage_keys[i - 1]], k=k)
+        representation[stage] = _representation(
+            funnel[stage],
+            cells[(TOTAL, stage)],
+            funnel[stage_keys[0]],
+            cells[(TOTAL, stage_keys[0])],
+            k,
+        )
+    # Match figures of fewer than k people (a mentor's several matches) are withheld.
+    enough = match_row.get("matches", 0) >= k and match_row.get("people", 0) >= k
+    sessions = median_match_days = None
+    if enough and match_row.get("days"):
+        sessions = _number(match_row["sessions"] / (match_row["days"] / DAYS_PER_MONTH))
+    if enough:
+        median_match_days = _median(medians["match_days"], group, k)
+    else:
+        group_rates = dict.fromkeys(group_rates)
+    return {
+        "group": group,
+        "label": label,
+        "funnel": {stage: cell.as_dict() for stage, cell in funnel.items()},
+        "conversion": conversion,
+        "representation": representation,
+        "median_days_to_match": _median(medians["wait"], group, k),
+        "median_match_days": median_match_days,
+        "sessions_per_active_month": sessions,
+        "early_closure_rate": _round(group_rates["early_closure_rate"]),
+        "language_concordance": _round(group_rates["language_concordance"]),
+        "culture_concordance": _round(group_rates["culture_concordance"]),
+        "outcome_change": None,
+        "_rates": {
+            "matched_rate": _exact_rate(funnel["matched"], funnel[stage_keys[0]], k),
+            "completion_rate": _exact_rate(funnel[stage_keys[-1]], funnel["matched"], k),
+            "early_closure_rate": group_rates["early_closure_rate"],
+            "language_concordance": group_rates["language_concordance"],
+        },
+    }
+
+
+def _representation(stage: Cell, stage_total: Cell, entry: Cell, entry_total: Cell, k: int) -> float | None:
+    """(group at stage ÷ everyone at stage) ÷ (group at entry ÷ everyone at entry)."""
+    share_stage = rate(stage, stage_total, k=k)
+    share_entry = rate(entry, entry_total, k=k)
+    if share_stage is None or share_entry is None or entry.value < k:
+        return None
+    return round((stage.value / stage_total.value) / (entry.value / entry_total.value), 4)
+
+
+MIGRANT_GROUPS = [MigrantBackground.FIRST_GENERATION, MigrantBackground.SECOND_GENERATION]
+
+
+def _migrant_share(population: dict) -> float | None:
+    """First + second generation ÷ everyone at entry, from published cells only: were one of
+    the two withheld, their sum would give it back."""
+    breakdown = population["breakdowns"]["migrant_background"]
+    entry = population["stages"][0]["key"]
+    by_group = {row["group"]: row["funnel"][entry] for row in breakdown["groups"]}
+    total = breakdown["total"]["funnel"][entry]
+    parts = [by_group[group] for group in MIGRANT_GROUPS]
+    if total["suppressed"] or any(part["suppressed"] for part in parts) or total["value"] == 0:
+        return None
+    return round(sum(part["value"] for part in parts) / total["value"], 4)
+
+
+def compute_participation(*, mentees: dict, mentors: dict, k: int) -> dict:
+    """The contract's ``participation`` block, from the two computed populations' published
+    entry-stage cells (so it can reveal nothing they do not)."""
+    share_mentees = _migrant_share(mentees)
+    share_mentors = _migrant_share(mentors)
+    return {
+        "migrant_share_mentees": share_mentees,
+        "migrant_share_mentors": share_mentors,
+        "mentor_to_mentee_ratio": _ratio(share_mentors, share_mentees),
+    }

@@ -88,3 +88,108 @@ def rate(numerator: Cell, denominator: Cell, *, k: int) -> float | None:
     if numerator.suppressed or denominator.suppressed or not denominator.value or denominator.value < k:
         return None
     return round(numerator.value / denominator.value, 4)
+
+
+def _cumulate(
+    cells: dict[tuple[str, str], Cell], row: str, counts: dict[str, int], stages: list[str], k: int
+):
+    """The tail sums of one row ("reached stage s or further") and whether each may be shown.
+
+    A tail sum is shown when it is a sum of entries the exclusive table shows (every entry from
+    the stage on is shown), or the row's shown total minus such a sum (every entry before the
+    stage is shown); either way it tells nothing the exclusive table did not, and the difference
+    of two shown tail sums then always holds either shown entries only or every withheld entry
+    of the row (together at least k, by ``suppress_table``'s rule)."""
+    shown = {stage: not cells[(row, stage)].suppressed for stage in stages}
+    total_shown = not cells[(row, TOTAL)].suppressed
+    values, published = {}, {}
+    for i, stage in enumerate(stages):
+        values[stage] = sum(int(counts.get(s, 0)) for s in stages[i:])
+        if i == 0:
+            published[stage] = total_shown
+        else:
+            tail = all(shown[s] for s in stages[i:])
+            head = total_shown and all(shown[s] for s in stages[:i])
+            published[stage] = (tail or head) and values[stage] >= k
+    return values, published
+
+
+def suppress_funnels(
+    tables: dict[str, dict[str, dict[str, int]]], *, stages: list[str], k: int
+) -> dict[str, dict[tuple[str, str], Cell]]:
+    """Suppress the cumulative funnels of one population broken down several ways.
+
+    ``tables[dimension][group][stage]`` counts the people whose *furthest* stage is ``stage``
+    (mutually exclusive categories, so every group's entries add up to everyone in it). The
+    published figure of a stage is cumulative: everyone who reached it or a later stage. Returns,
+    per dimension, a ``Cell`` for every ``(group, stage)`` and ``(TOTAL, stage)``.
+
+    The rule, in order:
+
+    1. Each dimension's exclusive table goes through ``suppress_table`` (primary and
+       complementary suppression over groups × furthest stage). Final stages nobody in the
+       population reached are left out of it: they are 0 (shown "< k") for every group.
+    2. A cumulative cell of a group is published only when it can be computed from that
+       table's published entries: all exclusive entries from the stage on are published, or the
+       group's total and every exclusive entry before the stage are published; and it is at
+       least k. The first stage is the group's total. So no difference between two published
+       stages of a group (or between a stage and the entry count) can be smaller than k.
+    3. The whole population's row is suppressed once, the same way, as a one-row table, so
+       every breakdown shows the same totals (one breakdown can't give away what another hides).
+    4. Each stage is then a line: the groups' cells add up to the total's. Where the total is
+       published, the line's withheld cells must be none or at least two holding k people
+       between them; where it is withheld, at least one group cell must be withheld so the
+       total can't be added up. The smallest published cell of the line is withheld until
+       that holds. Withholding a cumulative cell never reveals another (exclusive entries are
+       never published), so this settles each line on its own.
+    """
+    dimensions = list(tables)
+    grand = {s: sum(int(row.get(s, 0)) for row in tables[dimensions[0]].values()) for s in stages}
+    for dimension in dimensions[1:]:
+        other = {s: sum(int(row.get(s, 0)) for row in tables[dimension].values()) for s in stages}
+        if other != grand:
+            raise ValueError(f"Breakdown {dimension!r} does not add up to the same population.")
+    # Stages nobody reached at the end of the funnel (nobody has completed yet) are left out of
+    # the exclusive tables: their figures are 0 everywhere and shown as "< k", and their empty
+    # columns would otherwise cost every group its later stages.
+    reached = [s for i, s in enumerate(stages) if i == 0 or any(grand[t] for t in stages[i:])]
+    unreached = stages[len(reached) :]
+    everyone = "__everyone__"
+    total_cells = suppress_table({everyone: grand}, columns=reached, k=k)
+    total_values, total_published = _cumulate(total_cells, everyone, grand, reached, k)
+    for stage in unreached:
+        total_values[stage], total_published[stage] = 0, False
+
+    def cell(value: int, shown: bool) -> Cell:
+        if shown:
+            return Cell(value, False, str(value))
+        return Cell(None, True, f"< {k}" if value < k else WITHHELD)
+
+    result: dict[str, dict[tuple[str, str], Cell]] = {}
+    for dimension, table in tables.items():
+        cells = suppress_table(table, columns=reached, k=k)
+        values: dict[tuple[str, str], int] = {}
+        published: dict[tuple[str, str], bool] = {}
+        for group, counts in table.items():
+            row_values, row_published = _cumulate(cells, group, counts, reached, k)
+            for stage in stages:
+                values[(group, stage)] = row_values.get(stage, 0)
+                published[(group, stage)] = row_published.get(stage, False)
+        live = [group for group in table if sum(int(v) for v in table[group].values())]
+        for stage in stages:
+            while True:
+                hidden = [g for g in live if not published[(g, stage)]]
+                shown = [g for g in live if published[(g, stage)]]
+                if total_published[stage]:
+                    safe = not hidden or (len(hidden) >= 2 and sum(values[(g, stage)] for g in hidden) >= k)
+                else:
+                    safe = bool(hidden) or not live
+                if safe or not shown:
+                    break
+                shown.sort(key=lambda g: values[(g, stage)])  # noqa: B023 - used at once
+                published[(shown[0], stage)] = False
+        out = {key: cell(values[key], published[key]) for key in values}
+        for stage in stages:
+            out[(TOTAL, stage)] = cell(total_values[stage], total_published[stage])
+        result[dimension] = out
+    return result

@@ -45,6 +45,7 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/report-snapshots/", "get"),
     ("/api/v1/report-snapshots/", "post"),
     ("/api/v1/report-snapshots/{id}/", "get"),
+    ("/api/v1/report-snapshots/{id}/figures/", "get"),
     ("/api/v1/report-snapshots/latest/", "get"),
 }
 

@@ -28,9 +28,12 @@ NONE = MigrantBackground.NONE
 
 
 def _build_programme():
-    """k = 5. First-generation mentees: 14, of whom 6 matched (8 not), so matching one more
-    keeps every count of the row at 5 or more and the change shows. Non-migrant mentees: 10,
-    5 matched. Six non-migrant mentors hold those 11 matches; Olena is free."""
+    """k = 5. First-generation mentees: 14 (Iryna among them), of whom 8 matched; the 6 waiting
+    stay more than the 5 needed and fewer than the matched, so that after Iryna's match the
+    matched count (8, then 9) is published both times and the change shows (the funnel's
+    suppression withholds a row's smallest count when its empty "referred only" cell needs a
+    complement). Non-migrant mentees: 13, 8 matched. Eight non-migrant mentors hold those 16
+    matches; Olena is free."""
     programme = ProgrammeFactory(name="Parent mentoring, Baia Mare 2025–26", small_cell_k=5)
     CoordinatorFactory(
         username="ioana.coordinator", first_name="Ioana", last_name="Marin", programmes=[programme]
@@ -56,13 +59,13 @@ def _build_programme():
         waiting_since=timezone.localdate() - datetime.timedelta(days=60),
     )
     pool = MentorFactory.create_batch(
-        6, programme=programme, approved=True, capacity=2, person__migrant_background=NONE
+        8, programme=programme, approved=True, capacity=2, person__migrant_background=NONE
     )
-    for i in range(6):
+    for i in range(8):
         MatchFactory(programme=programme, mentor=pool[i], mentee__person__migrant_background=FIRST)
-    for i in range(5):
+    for i in range(8):
         MatchFactory(programme=programme, mentor=pool[i], mentee__person__migrant_background=NONE)
-    MenteeFactory.create_batch(7, programme=programme, person__migrant_background=FIRST)
+    MenteeFactory.create_batch(5, programme=programme, person__migrant_background=FIRST)
     MenteeFactory.create_batch(5, programme=programme, person__migrant_background=NONE)
 
     # Yesterday's figures, computed here rather than by the worker the test starts.
@@ -127,12 +130,19 @@ def test_coordinator_matches_mentor_logs_a_session_and_manager_sees_fresh_figure
     # The manager refreshes the report; the worker computes it while the page polls.
     page.set_viewport_size({"width": 1280, "height": 900})
     _log_in(page, live_server.url, "maria.manager")
-    mentees = page.get_by_role("table", name="Mentees by migrant background")
-    matched_first_generation = mentees.locator("tr[data-group='first_generation'] td").nth(1)
-    expect(matched_first_generation).to_have_text("6")
+    mentees = page.get_by_role("table", name="Mentees by migrant background: people at each stage")
+    first_generation = mentees.locator("tr[data-group='first_generation']")
+    matched_first_generation = first_generation.locator("td[data-stage='matched']")
+    expect(matched_first_generation).to_have_text("8")
+    expect(
+        page.get_by_role("img", name="Mentees: how far each group gets, by migrant background")
+    ).to_be_visible()
     page.get_by_role("button", name=f"Refresh the figures of {programme.name}").click()
     expect(page.get_by_role("progressbar")).to_have_count(0, timeout=30_000)
-    expect(matched_first_generation).to_have_text("7", timeout=30_000)
-    expect(mentees.locator("tr[data-group='first_generation'] td").nth(0)).to_have_text("14")
+    expect(matched_first_generation).to_have_text("9", timeout=30_000)
+    expect(first_generation.locator("td[data-stage='referred']")).to_have_text("14")
+    expect(page.get_by_text("The figures are up to date.")).to_be_visible()
+    # The trend now holds yesterday's snapshot and today's.
+    expect(page.get_by_role("img", name="Matched share per group over the last 2 snapshots")).to_be_visible()
     assert ReportSnapshot.objects.filter(programme=programme, status=ReportSnapshot.Status.DONE).count() == 2
     expect(page.get_by_text("Iryna")).to_have_count(0)

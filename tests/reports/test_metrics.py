@@ -1,0 +1,660 @@
+"""Participation-equality figures (``reports.metrics``), worked out by hand on small programmes."""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from matching.models import Match
+from mentoring.models import (
+    AgeBand,
+    Consent,
+    ConsentPurpose,
+    LanguageLevel,
+    Mentor,
+    MentorStatusChange,
+    MigrantBackground,
+)
+from reports import metrics
+from reports.figures import DIMENSIONS, MENTEE_STAGES, MENTOR_STAGES, NO_CONSENT, TOTAL
+from reports.suppression import suppress_funnels
+from sessions.models import SessionLog
+from tests.factories import MenteeFactory, MentorFactory, ProgrammeFactory
+
+pytestmark = pytest.mark.django_db
+
+AS_OF = datetime.date(2026, 6, 30)
+FIRST = MigrantBackground.FIRST_GENERATION
+SECOND = MigrantBackground.SECOND_GENERATION
+NONE = MigrantBackground.NONE
+
+
+def days_ago(n: int) -> datetime.date:
+    return AS_OF - datetime.timedelta(days=n)
+
+
+INTAKE = days_ago(300)
+REFERRED = days_ago(320)
+
+
+def make_mentee(programme, *, background=FIRST, intake=INTAKE, referred=REFERRED, **person):
+    return MenteeFactory(
+        programme=programme,
+        referred_on=referred,
+        intake_completed_on=intake,
+        person__migrant_background=background,
+        **{f"person__{key}": value for key, value in person.items()},
+    )
+
+
+def make_mentor(programme, *, background=FIRST, **fields):
+    person = {key[8:]: fields.pop(key) for key in list(fields) if key.startswith("person__")}
+    defaults = {
+        "applied_on": days_ago(400),
+        "status": Mentor.Status.APPROVED,
+        "training_completed_on": days_ago(380),
+        "approved_on": days_ago(370),
+        "capacity": 3,
+    }
+    return MentorFactory(
+        programme=programme,
+        person__migrant_background=background,
+        **{f"person__{key}": value for key, value in person.items()},
+        **{**defaults, **fields},
+    )
+
+
+def make_match(mentor, mentee, *, started, closed=None, reason="", planned_end=None):
+    return Match.objects.create(
+        programme=mentee.programme,
+        mentor=mentor,
+        mentee=mentee,
+        status=Match.Status.CLOSED if closed else Match.Status.ACTIVE,
+        started_on=started,
+        closed_on=closed,
+        closure_reason=reason,
+        planned_end_on=planned_end,
+    )
+
+
+def population(programme, which="mentees", **kwargs):
+    kwargs.setdefault("period_start", None)
+    kwargs.setdefault("period_end", None)
+    kwargs.setdefault("k", programme.small_cell_k)
+    return metrics.compute_population(programme_ids=[programme.pk], population=which, as_of=AS_OF, **kwargs)
+
+
+def group(pop, dimension, key):
+    breakdown = pop["breakdowns"][dimension]
+    if key == TOTAL:
+        return breakdown["total"]
+    return next(row for row in breakdown["groups"] if row["group"] == key)
+
+
+def funnel_values(figures):
+    return {stage: cell["value"] for stage, cell in figures["funnel"].items()}
+
+
+def walk_cells(node, path=()):
+    """Every Cell dict inside a population, with where it is."""
+    if isinstance(node, dict):
+        if set(node) == {"value", "suppressed", "display"}:
+            yield path, node
+            return
+        for key, value in node.items():
+            yield from walk_cells(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from walk_cells(value, (*path, i))
+
+
+@pytest.fixture
+def funnel_programme():
+    """25 first-generation mentees, 5 whose furthest stage is each of the five stages."""
+    programme = ProgrammeFactory(small_cell_k=5)
+    mentor = make_mentor(programme)
+    for _ in range(5):
+        make_mentee(programme, intake=None)
+        make_mentee(programme)
+        make_match(mentor, make_mentee(programme), started=days_ago(30))
+        make_match(mentor, make_mentee(programme), started=days_ago(120))
+        make_match(
+            mentor,
+            make_mentee(programme),
+            started=days_ago(200),
+            closed=days_ago(20),
+            reason=Match.ClosureReason.PLANNED_COMPLETION,
+        )
+    return programme
+
+
+# --- Funnels ---------------------------------------------------------------------------------
+
+
+def test_mentee_funnel_counts_everyone_at_every_stage_up_to_the_furthest_they_reached(funnel_programme):
+    mentees = population(funnel_programme)
+
+    first = group(mentees, "migrant_background", FIRST)
+    assert funnel_values(first) == {
+        "referred": 25,
+        "intake_complete": 20,
+        "matched": 15,
+        "active_3_months": 10,
+        "completed": 5,
+    }
+    assert first["conversion"] == {
+        "referred": None,
+        "intake_complete": 0.8,
+        "matched": 0.75,
+        "active_3_months": round(10 / 15, 4),
+        "completed": 0.5,
+    }
+    assert funnel_values(group(mentees, "migrant_background", TOTAL)) == funnel_values(first)
+    assert [stage["key"] for stage in mentees["stages"]] == [key for key, _ in MENTEE_STAGES]
+
+
+def test_a_match_closed_within_three_months_does_not_make_the_mentee_active_3_months(funnel_programme):
+    mentor = Mentor.objects.get(programme=funnel_programme)
+    for _ in range(5):
+        make_match(
+            mentor,
+            make_mentee(funnel_programme),
+            started=days_ago(150),
+            closed=days_ago(100),
+            reason=Match.ClosureReason.LOST_CONTACT,
+        )
+
+    first = group(population(funnel_programme), "migrant_background", FIRST)
+
+    assert funnel_values(first)["matched"] == 20
+    assert funnel_values(first)["active_3_months"] == 10
+
+
+def test_representation_compares_a_groups_share_at_a_stage_with_its_share_at_entry(funnel_programme):
+    # 25 non-migrant mentees: 20 stay referred, 5 complete intake, none is matched.
+    for i in range(25):
+        make_mentee(funnel_programme, background=NONE, intake=days_ago(300) if i < 5 else None)
+
+    mentees = population(funnel_programme)
+    first = group(mentees, "migrant_background", FIRST)
+    none = group(mentees, "migrant_background", NONE)
+
+    # At entry each group is 25 of 50; with intake complete, 20 and 5 of 25.
+    assert first["representation"]["referred"] == 1.0
+    assert first["representation"]["intake_complete"] == round((20 / 25) / (25 / 50), 4)
+    assert none["representation"]["intake_complete"] == round((5 / 25) / (25 / 50), 4)
+    # No non-migrant mentee is matched (0 < k), and the 15 matched first-generation mentees
+    # beside the total of 15 would say so: both are withheld, and their representation too.
+    assert none["funnel"]["matched"]["display"] == "< 5"
+    assert first["funnel"]["matched"]["suppressed"]
+    assert group(mentees, "migrant_background", TOTAL)["funnel"]["matched"]["value"] == 15
+    assert first["representation"]["matched"] is None
+
+
+def test_mentor_funnel_follows_the_lifecycle_and_retention_from_the_first_match():
+    programme = ProgrammeFactory(small_cell_k=5)
+    mentee_pool = iter(make_mentee(programme) for _ in range(10))
+    for _ in range(5):
+        make_mentor(programme, status=Mentor.Status.APPLIED, training_completed_on=None, approved_on=None)
+        screened = make_mentor(
+            programme, status=Mentor.Status.TRAINING, training_completed_on=None, approved_on=None
+        )
+        MentorStatusChange.objects.create(
+            mentor=screened,
+            from_status="screening",
+            to_status="training",
+            changed_at=datetime.datetime(2026, 1, 5, 12, tzinfo=datetime.UTC),
+        )
+        make_mentor(programme, status=Mentor.Status.TRAINING, approved_on=None)  # trained
+        make_mentor(programme)  # approved, never matched
+        make_match(make_mentor(programme), next(mentee_pool), started=days_ago(100))  # matched
+        retained = make_mentor(programme, left_on=days_ago(5), status=Mentor.Status.WITHDRAWN)
+        make_match(retained, next(mentee_pool), started=days_ago(300), closed=days_ago(10), reason="other")
+    # Left 100 days after a first match 300 days ago: matched, not retained.
+    for _ in range(5):
+        left = make_mentor(programme, left_on=days_ago(200), status=Mentor.Status.WITHDRAWN)
+        make_match(left, make_mentee(programme), started=days_ago(300), closed=days_ago(200), reason="other")
+
+    mentors = population(programme, "mentors")
+
+    assert [stage["key"] for stage in mentors["stages"]] == [key for key, _ in MENTOR_STAGES]
+    assert funnel_values(group(mentors, "migrant_background", FIRST)) == {
+        "applied": 35,
+        "screened": 30,
+        "trained": 25,
+        "approved": 20,
+        "matched": 15,
+        "retained_6_months": 5,
+    }
+
+
+def test_the_period_keeps_the_people_who_entered_in_it_and_follows_them_to_its_end(funnel_programme):
+    mentor = Mentor.objects.get(programme=funnel_programme)
+    for _ in range(6):
+        make_mentee(funnel_programme, referred=days_ago(60), intake=None)
+    for _ in range(5):
+        # Referred in the period, matched after it ended: counted, but not as matched.
+        make_match(
+            mentor,
+            make_mentee(funnel_programme, referred=days_ago(60), intake=days_ago(50)),
+            started=days_ago(5),
+        )
+
+    first = group(
+        population(funnel_programme, period_start=days_ago(90), period_end=days_ago(10)),
+        "migrant_background",
+        FIRST,
+    )
+
+    assert funnel_values(first)["referred"] == 11
+    assert funnel_values(first)["intake_complete"] == 5
+    assert first["funnel"]["matched"]["display"] == "< 5"
+
+
+# --- Timing, intensity, closures and concordance ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("waits", "median"),
+    [([10, 20, 30, 40, 100], 30.0), ([10, 20, 30, 40, 100, 55], 35.0), ([3, 4, 4, 8, 9, 10, 12], 8.0)],
+)
+def test_median_days_from_intake_to_the_first_match(waits, median):
+    programme = ProgrammeFactory(small_cell_k=5)
+    mentor = make_mentor(programme)
+    for wait in waits:
+        mentee = make_mentee(programme, intake=days_ago(200 + wait))
+        make_match(mentor, mentee, started=days_ago(200))
+        # A later rematch does not change the wait for the first one.
+        Match.objects.filter(mentee=mentee).update(
+            status=Match.Status.CLOSED, closed_on=days_ago(150), closure_reason="mismatch"
+        )
+        make_match(mentor, mentee, started=days_ago(100))
+
+    mentees = population(programme)
+
+    assert group(mentees, "migrant_background", FIRST)["median_days_to_match"] == median
+    assert group(mentees, "migrant_background", TOTAL)["median_days_to_match"] == median
+
+
+def test_median_match_days_count_open_matches_to_the_as_of_date():
+    programme = ProgrammeFactory(small_cell_k=5)
+    mentor = make_mentor(programme)
+    # Lengths 10, 20, 30 (open), 45, 50 (open), 61: median (30 + 45) / 2.
+    for started, closed in [(110, 100), (220, 200), (30, None), (345, 300), (50, None), (461, 400)]:
+        make_match(
+            mentor,
+            make_mentee(programme),
+            started=days_ago(started),
+            closed=days_ago(closed) if closed else None,
+            reason="other" if closed else "",
+        )
+
+    mentees = population(programme)
+
+    assert group(mentees, "migrant_background", FIRST)["median_match_days"] == 37.5
+    # Mentors are grouped by the mentor's own group: the one mentor is below k.
+    assert group(population(programme, "mentors"), "migrant_background", FIRST)["median_match_days"] is None
+
+
+def test_sessions_per_active_month_and_early_closure_rate():
+    programme = ProgrammeFactory(small_cell_k=5)
+    mentor = make_mentor(programme)
+    matches = []
+    for i in range(5):  # closed early: 30 days
+        matches.append(
+            make_match(
+                mentor,
+                make_mentee(programme),
+                started=days_ago(100 + i),
+                closed=days_ago(70 + i),
+                reason="other",
+            )
+        )
+    for i in range(5):  # closed after 120 days, as planned
+        matches.append(
+            make_match(
+                mentor,
+                make_mentee(programme),
+                started=days_ago(200 + i),
+                closed=days_ago(80 + i),
+                reason=Match.ClosureReason.PLANNED_COMPLETION,
+            )
+        )
+    # Closed after 120 days but before its planned end: early as well.
+    matches.append(
+        make_match(
+            mentor,
+            make_mentee(programme),
+            started=days_ago(200),
+            closed=days_ago(80),
+            reason="family_moved",
+            planned_end=days_ago(10),
+        )
+    )
+    for match in matches:
+        for day in range(3):
+            SessionLog.objects.create(
+                match=match, held_on=match.started_on + datetime.timedelta(days=day * 7), duration_minutes=60,
+                mode="in_person", language="uk",
+            )  # fmt: skip
+
+    first = group(population(programme), "migrant_background", FIRST)
+
+    assert first["early_closure_rate"] == round(6 / 11, 4)
+    active_days = 5 * 30 + 6 * 120
+    assert first["sessions_per_active_month"] == round(33 / (active_days / (365.25 / 12)), 1)
+    assert first["outcome_change"] is None
+
+
+def test_language_and_culture_concordance_count_matches_of_people_who_consented():
+    programme = ProgrammeFactory(small_cell_k=5)
+    ukrainian = make_mentor(
+        programme, person__languages=[("uk", LanguageLevel.NATIVE)], person__backgrounds=["ukrainian"]
+    )
+    romanian = make_mentor(
+        programme,
+        background=NONE,
+        person__languages=[("ro", LanguageLevel.NATIVE)],
+        person__backgrounds=["roma"],
+    )
+    for mentor in (ukrainian, romanian):
+        for _ in range(5):
+            mentee = make_mentee(
+                programme, languages=[("uk", LanguageLevel.NATIVE)], backgrounds=["ukrainian"]
+            )
+            make_match(mentor, mentee, started=days_ago(40))
+    # A mentee without consent to statistics: the match counts in neither rate.
+    make_match(
+        ukrainian,
+        make_mentee(programme, consents=[ConsentPurpose.CASE_MANAGEMENT], backgrounds=["ukrainian"]),
+        started=days_ago(40),
+    )
+
+    first = group(population(programme), "migrant_background", FIRST)
+
+    assert first["language_concordance"] == 0.5
+    assert first["culture_concordance"] == 0.5
+
+
+# --- Groups and consent ----------------------------------------------------------------------
+
+
+def test_people_who_withdrew_consent_are_counted_only_as_no_consent_in_every_dimension():
+    programme = ProgrammeFactory(small_cell_k=5)
+    for _ in range(6):
+        make_mentee(programme, gender="Woman", age_band=AgeBand.AGE_30_44, backgrounds=["ukrainian"])
+    for _ in range(5):
+        withdrawn = make_mentee(
+            programme, gender="female", age_band=AgeBand.AGE_30_44, backgrounds=["ukrainian"]
+        )
+        Consent.objects.filter(person=withdrawn.person, purpose=ConsentPurpose.STATISTICS).update(
+            withdrawn_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+        )
+
+    mentees = population(programme)
+
+    expected = {
+        "migrant_background": FIRST,
+        "preferred_language": "uk",
+        "cultural_background": "ukrainian",
+        "gender": "woman",
+        "age_band": AgeBand.AGE_30_44,
+    }
+    for dimension, key in expected.items():
+        assert group(mentees, dimension, key)["funnel"]["referred"]["value"] == 6, dimension
+        assert group(mentees, dimension, NO_CONSENT)["funnel"]["referred"]["value"] == 5, dimension
+        assert mentees["breakdowns"][dimension]["total"]["funnel"]["referred"]["value"] == 11
+
+
+def test_every_person_is_in_exactly_one_group_of_each_dimension():
+    programme = ProgrammeFactory(small_cell_k=5)
+    specs = [
+        {"gender": "Man ", "age_band": "", "backgrounds": ["roma", "hungarian"], "languages": []},
+        {
+            "gender": "non-binary",
+            "age_band": AgeBand.AGE_18_29,
+            "backgrounds": [],
+            "languages": [("ro", "native")],
+        },
+        {
+            "gender": "",
+            "age_band": AgeBand.AGE_45_64,
+            "backgrounds": ["roma"],
+            "languages": [("hu", "native")],
+        },
+    ]
+    for spec in specs:
+        for _ in range(5):
+            make_mentee(programme, **spec)
+
+    mentees = population(programme)
+
+    def values(dimension):
+        return {
+            row["group"]: row["funnel"]["referred"]["value"]
+            for row in mentees["breakdowns"][dimension]["groups"]
+            if not row["funnel"]["referred"]["suppressed"]
+        }
+
+    assert values("gender") == {"man": 5, "another": 5, "not_stated": 5}
+    assert values("age_band") == {"not_stated": 5, AgeBand.AGE_18_29: 5, AgeBand.AGE_45_64: 5}
+    assert values("cultural_background") == {"multiple": 5, "none": 5, "roma": 5}
+    assert values("preferred_language") == {"none": 5, "ro": 5, "hu": 5}
+    for dimension, _label in DIMENSIONS:
+        assert mentees["breakdowns"][dimension]["total"]["funnel"]["referred"]["value"] == 15
+
+
+# --- Suppression -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def programme_with_a_small_group():
+    """20 first-generation and 20 non-migrant mentees (a quarter only referred, a quarter with
+    intake complete, half matched); 4 second-generation mentees, one of each and 2 matched."""
+    programme = ProgrammeFactory(small_cell_k=5)
+    mentor = make_mentor(programme)
+    for background, n in [(FIRST, 20), (NONE, 20), (SECOND, 4)]:
+        for i in range(n):
+            mentee = make_mentee(
+                programme, background=background, intake=None if i % 4 == 1 else days_ago(300)
+            )
+            if i % 2 == 0:
+                make_match(mentor, mentee, started=days_ago(40 + i))
+    return programme
+
+
+def test_a_group_of_four_is_withheld_everywhere_with_k_5(programme_with_a_small_group):
+    mentees = population(programme_with_a_small_group)
+    small = group(mentees, "migrant_background", SECOND)
+
+    assert all(cell["suppressed"] and cell["display"] == "< 5" for cell in small["funnel"].values())
+    assert all(value is None for value in small["conversion"].values())
+    assert all(value is None for value in small["representation"].values())
+    for key in [
+        "median_days_to_match",
+        "median_match_days",
+        "sessions_per_active_month",
+        "early_closure_rate",
+    ]:
+        assert small[key] is None, key
+    assert all(d["ratio"] is None for d in small["disparity"].values())
+    # Totals must not let 4 (or 2) be worked out: at every stage where the total is shown,
+    # at least one other group is withheld beside it.
+    breakdown = mentees["breakdowns"]["migrant_background"]
+    for stage, total in breakdown["total"]["funnel"].items():
+        live = [row for row in breakdown["groups"] if row["group"] in (FIRST, NONE, SECOND)]
+        hidden = [row for row in live if row["funnel"][stage]["suppressed"]]
+        if not total["suppressed"]:
+            assert len(hidden) >= 2, stage
+    assert (
+        metrics.compute_participation(
+            mentees=mentees, mentors=population(programme_with_a_small_group, "mentors"), k=5
+        )["migrant_share_mentees"]
+        is None
+    )
+
+
+def test_no_published_count_is_below_k_anywhere(programme_with_a_small_group, funnel_programme):
+    for programme in (programme_with_a_small_group, funnel_programme):
+        for which in ("mentees", "mentors"):
+            pop = population(programme, which)
+            cells = list(walk_cells(pop))
+            assert cells
+            for path, cell in cells:
+                assert cell["suppressed"] or cell["value"] >= 5, path
+                assert (cell["value"] is None) == cell["suppressed"], path
+            for breakdown in pop["breakdowns"].values():
+                for row in [*breakdown["groups"], breakdown["total"]]:
+                    rates = [*row["conversion"].values(), row["early_closure_rate"]]
+                    rates += [row["language_concordance"], row["culture_concordance"]]
+                    assert all(r is None or 0 <= r <= 1 for r in rates)
+
+
+def _lines_are_safe(cells, table, stages, k):
+    live = [g for g in table if sum(table[g].values())]
+    for g in [*live, TOTAL]:
+        shown = [s for s in stages if not cells[(g, s)].suppressed]
+        for s in shown:
+            assert cells[(g, s)].value >= k
+        # Any two shown stages of a row differ by 0 or at least k people.
+        for a, b in zip(shown, shown[1:], strict=False):
+            difference = cells[(g, a)].value - cells[(g, b)].value
+            assert difference == 0 or difference >= k, (g, a, b, difference)
+    for s in stages:
+        hidden = [g for g in live if cells[(g, s)].suppressed]
+        if not cells[(TOTAL, s)].suppressed:
+            true = {g: sum(table[g][t] for t in stages[stages.index(s) :]) for g in hidden}
+            assert not hidden or (len(hidden) >= 2 and sum(true.values()) >= k), (s, hidden)
+        else:
+            assert hidden or not live, s
+
+
+def test_a_cumulative_stage_is_shown_only_where_shown_exclusive_counts_add_up_to_it():
+    stages = ["referred", "intake", "matched", "active"]
+    # Furthest stage: 20 referred only, 3 intake only, 15 matched only, 12 active.
+    table = {"a": {"referred": 20, "intake": 3, "matched": 15, "active": 12}}
+
+    cells = suppress_funnels({"dim": table}, stages=stages, k=5)["dim"]
+
+    # 50 referred; 30 past referral (50 − 20, both shown); 27 matched would give the 3 back
+    # beside 30 and 12 active is the second cell withheld to protect them.
+    assert [cells[("a", s)].display for s in stages] == ["50", "30", "withheld", "withheld"]
+
+
+def test_funnel_suppression_never_lets_a_small_count_be_worked_out():
+    rng = random.Random(20260630)
+    stages = ["s0", "s1", "s2", "s3"]
+    for _ in range(300):
+        groups = rng.randint(1, 4)
+        k = rng.choice([5, 10])
+        rows = {f"g{i}": {s: rng.choice([0, 0, 1, 3, 6, 12, 25]) for s in stages} for i in range(groups)}
+        # A second breakdown of the same people: everyone in one group.
+        together = {"all": {s: sum(row[s] for row in rows.values()) for s in stages}}
+        result = suppress_funnels({"one": rows, "two": together}, stages=stages, k=k)
+        for name, table in (("one", rows), ("two", together)):
+            cells = result[name]
+            for (g, s), cell in cells.items():
+                if not cell.suppressed:
+                    source = together["all"] if g == TOTAL else table[g]
+                    assert cell.value == sum(source[t] for t in stages[stages.index(s) :])
+            _lines_are_safe(cells, table, stages, k)
+        for s in stages:
+            assert result["one"][(TOTAL, s)] == result["two"][(TOTAL, s)]
+
+
+def test_disparity_compares_each_group_with_the_reference_group_and_flags_it():
+    programme = ProgrammeFactory(small_cell_k=5)
+    mentor = make_mentor(programme)
+    # Each group: 5 only referred, 5 with intake complete, then 5 (first generation) or 10
+    # (no migrant background) matched.
+    for background, matched in [(FIRST, 5), (NONE, 10)]:
+        for _ in range(5):
+            make_mentee(programme, background=background, intake=None)
+            make_mentee(programme, background=background)
+        for _ in range(matched):
+            make_match(mentor, make_mentee(programme, background=background), started=days_ago(30))
+
+    mentees = population(programme)
+
+    # Matched rate 5/15 against 10/20.
+    assert group(mentees, "migrant_background", FIRST)["disparity"]["matched_rate"] == {
+        "ratio": round((5 / 15) / (10 / 20), 4),
+        "flag": "below",
+    }
+    assert group(mentees, "migrant_background", NONE)["disparity"]["matched_rate"] == {
+        "ratio": 1.0,
+        "flag": None,
+    }
+    reversed_reference = population(programme, reference_group=FIRST)
+    assert group(reversed_reference, "migrant_background", NONE)["disparity"]["matched_rate"] == {
+        "ratio": 1.5,
+        "flag": "above",
+    }
+    # Outside migrant background the reference is everyone: 15/35 matched.
+    assert group(mentees, "preferred_language", "uk")["disparity"]["matched_rate"]["ratio"] == 1.0
+
+
+def test_migrant_participation_compares_mentors_with_mentees():
+    programme = ProgrammeFactory(small_cell_k=5)
+    for background, n in [(FIRST, 10), (SECOND, 5), (NONE, 15)]:
+        for _ in range(n):
+            make_mentee(programme, background=background)
+    for background, n in [(FIRST, 5), (SECOND, 5), (NONE, 10)]:
+        for _ in range(n):
+            make_mentor(programme, background=background)
+
+    participation = metrics.compute_participation(
+        mentees=population(programme), mentors=population(programme, "mentors"), k=5
+    )
+
+    assert participation == {
+        "migrant_share_mentees": 0.5,
+        "migrant_share_mentors": 0.5,
+        "mentor_to_mentee_ratio": 1.0,
+    }
+
+
+# --- Determinism, cost, definitions ----------------------------------------------------------
+
+
+def test_computing_twice_gives_identical_figures(programme_with_a_small_group):
+    assert population(programme_with_a_small_group) == population(programme_with_a_small_group)
+    assert population(programme_with_a_small_group, "mentors") == population(
+        programme_with_a_small_group, "mentors"
+    )
+
+
+def test_the_number_of_queries_does_not_grow_with_the_number_of_people():
+    def queries_for(n):
+        programme = ProgrammeFactory(small_cell_k=5)
+        mentor = make_mentor(programme)
+        for i in range(n):
+            mentee = make_mentee(programme, background=FIRST if i % 2 else NONE)
+            if i % 3 == 0:
+                match = make_match(mentor, mentee, started=days_ago(100))
+                SessionLog.objects.create(
+                    match=match, held_on=days_ago(90), duration_minutes=60, mode="phone", language="uk"
+                )
+        with CaptureQueriesContext(connection) as context:
+            for which in ("mentees", "mentors"):
+                population(programme, which)
+        return len(context.captured_queries)
+
+    assert queries_for(2) == queries_for(20)
+
+
+def test_every_metric_and_stage_has_a_definition():
+    keys = {key for key, _ in MENTEE_STAGES + MENTOR_STAGES}
+    keys |= {
+        "funnel", "conversion", "representation", "median_days_to_match", "median_match_days",
+        "sessions_per_active_month", "early_closure_rate", "language_concordance",
+        "culture_concordance", "outcome_change", "disparity", "groups", "no_consent",
+        "suppression", "period", "matched_rate", "completion_rate", "migrant_share_mentees",
+        "migrant_share_mentors", "mentor_to_mentee_ratio",
+    }  # fmt: skip
+    assert keys <= set(metrics.DEFINITIONS)
+    assert all(text.strip() for text in metrics.DEFINITIONS.values())
