@@ -77,3 +77,67 @@ class SessionLog(models.Model):
 
     def __str__(self) -> str:
         return f"Session {self.held_on} ({self.match_id})"
+
+
+class OutcomeStage(models.TextChoices):
+    BASELINE = "baseline", "Baseline (at intake)"
+    MIDWAY = "midway", "Midway"
+    CLOSURE = "closure", "At closure"
+
+
+class OutcomeInstrument(models.Model):
+    """A measure a programme takes of its mentees: parent engagement in schooling, attendance
+    rate, school well-being, early-school-leaving risk, or one the programme adds. The headline
+    instrument is the one equality reports show the change of."""
+
+    programme = models.ForeignKey(
+        "mentoring.Programme", on_delete=models.CASCADE, related_name="outcome_instruments"
+    )
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=120)
+    scale_min = models.DecimalField(max_digits=6, decimal_places=2)
+    scale_max = models.DecimalField(max_digits=6, decimal_places=2)
+    higher_is_better = models.BooleanField(default=True)
+    is_headline = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "code"], name="outcome_instrument_unique_code"),
+            models.UniqueConstraint(
+                fields=["programme"], condition=Q(is_headline=True), name="outcome_instrument_one_headline"
+            ),
+            models.CheckConstraint(
+                condition=Q(scale_max__gt=models.F("scale_min")), name="outcome_instrument_scale_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OutcomeMeasure(models.Model):
+    """One mentee's score on one instrument at baseline, midway or closure."""
+
+    mentee = models.ForeignKey("mentoring.Mentee", on_delete=models.CASCADE, related_name="outcome_measures")
+    instrument = models.ForeignKey(OutcomeInstrument, on_delete=models.PROTECT, related_name="measures")
+    stage = models.CharField(max_length=10, choices=OutcomeStage.choices)
+    value = models.DecimalField(max_digits=6, decimal_places=2)
+    measured_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["measured_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mentee", "instrument", "stage"], name="outcome_measure_once_per_stage"
+            ),
+        ]
+        indexes = [models.Index(fields=["instrument", "stage"])]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.get_stage_display()}: {self.value}"
