@@ -32,7 +32,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from mentoring.models import MigrantBackground, Programme, User
+from mentoring.audit import audit_record
+from mentoring.models import AuditEvent, MigrantBackground, Programme, User
 from mentoring.permissions import reported_programmes
 from mentoring.views import role_required
 from reports import charts, exports
@@ -570,6 +571,8 @@ def snapshot_print(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @role_required(*REPORT_ROLES)
 def snapshot_export_csv(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = _done_snapshot(user=request.user, snapshot_id=snapshot_id)
+    # Exports leave the system: each one is on the audit trail (aggregates only, no values).
+    audit_record(user=request.user, action=AuditEvent.Action.READ, obj=snapshot, request=request)
     response = HttpResponse(exports.snapshot_csv(snapshot), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{exports.filename(snapshot, "csv")}"'
     return response
@@ -578,6 +581,8 @@ def snapshot_export_csv(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @role_required(*REPORT_ROLES)
 def snapshot_export_xlsx(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot = _done_snapshot(user=request.user, snapshot_id=snapshot_id)
+    # Exports leave the system: each one is on the audit trail (aggregates only, no values).
+    audit_record(user=request.user, action=AuditEvent.Action.READ, obj=snapshot, request=request)
     response = HttpResponse(exports.snapshot_xlsx(snapshot), content_type=exports.XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{exports.filename(snapshot, "xlsx")}"'
     return response

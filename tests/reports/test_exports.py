@@ -140,3 +140,16 @@ def test_labels_cannot_run_as_spreadsheet_formulas(client, manager, snapshot):
     _header, rows = _csv(client, snapshot)
 
     assert "'=HYPERLINK(1)" in {row["group_label"] for row in rows}
+
+
+def test_every_export_is_on_the_audit_trail(client, manager, snapshot):
+    from mentoring.models import AuditEvent
+
+    client.force_login(manager)
+
+    for name in ("reports:export-csv", "reports:export-xlsx"):
+        assert client.get(reverse(name, args=[snapshot.pk])).status_code == 200
+
+    events = AuditEvent.objects.filter(object_type="reports.ReportSnapshot", object_id=str(snapshot.pk))
+    assert events.count() == 2
+    assert set(events.values_list("user__username", "action")) == {(manager.username, "read")}
