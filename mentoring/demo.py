@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import accumulate, islice
 from random import Random
 
@@ -63,7 +64,15 @@ from mentoring.models import (
 )
 from mentoring.permissions import grant_programme_role
 from mentoring.vocabulary import language_name
-from sessions.models import Participant, SessionLog, SessionMode, Topic
+from sessions.models import (
+    OutcomeInstrument,
+    OutcomeMeasure,
+    OutcomeStage,
+    Participant,
+    SessionLog,
+    SessionMode,
+    Topic,
+)
 
 DEMO_PASSWORD = "tandem-demo"  # noqa: S105 - a published demo password, printed by the command
 DEFAULT_SEED = 2025
@@ -1019,6 +1028,20 @@ IN_PERSON_MINUTES = (45, 60, 60, 60, 75, 90, 90, 120)
 PHONE_MINUTES = (10, 15, 15, 20, 20, 25, 30, 40)
 VIDEO_MINUTES = (30, 30, 40, 45, 45, 60)
 
+# Every demo programme measures its mentees on four instruments (code, name, scale, higher is
+# better, headline): parent engagement in schooling is the one equality reports show.
+OUTCOME_INSTRUMENTS = (
+    ("parent_engagement", "Parent engagement in schooling", 1, 5, True, True),
+    ("attendance_rate", "School attendance rate (%)", 0, 100, True, False),
+    ("school_well_being", "School well-being", 1, 5, True, False),
+    ("early_leaving_risk", "Early-school-leaving risk", 1, 3, False, False),
+)
+OUTCOME_BASELINE_SHARE = 0.9  # mentees past intake with a baseline; the rest were never measured
+OUTCOME_MIDWAY_DAYS = 90  # a midway measure once a match has been active three months
+# How much of the full change a mentee shows, by migrant generation: a little more for recent
+# arrivals, who start lower and learn the most about the school system.
+OUTCOME_LIFT = {"first": 1.15, "second": 1.0, "local": 0.85}
+
 
 @dataclass
 class ProgrammeResult:
@@ -1053,8 +1076,11 @@ class ProgrammeBuilder:
         writer: BulkWriter,
         coordinator: User | None,
         user_serial: int,
+        seed: int = DEFAULT_SEED,
     ) -> None:
         self.rng = rng
+        # Outcome measures draw from their own generator, so adding them changed nothing else.
+        self.outcome_rng = Random(f"{seed}:{locale.slug}:outcomes")  # noqa: S311 - demo data
         self.today = today
         self.locale = locale
         self.n_mentors = n_mentors
@@ -1943,7 +1969,21 @@ class ProgrammeBuilder:
             SelfAssessmentQuestion.objects.create(programme=programme, text=text, order=i).pk
             for i, text in enumerate(SELF_ASSESSMENT_QUESTIONS, start=1)
         ]
+        self.instrument_ids = {
+            code: OutcomeInstrument.objects.create(
+                programme=programme,
+                code=code,
+                name=name,
+                scale_min=low,
+                scale_max=high,
+                higher_is_better=better,
+                is_headline=headline,
+                order=i,
+            ).pk
+            for i, (code, name, low, high, better, headline) in enumerate(OUTCOME_INSTRUMENTS, start=1)
+        }
         counts = self.writer.counts
+        counts[OutcomeInstrument._meta.db_table] += len(self.instrument_ids)
         counts[Programme._meta.db_table] += 1
         counts[CulturalBackground._meta.db_table] += len(backgrounds)
         counts[School._meta.db_table] += len(schools)
@@ -2360,6 +2400,72 @@ class ProgrammeBuilder:
             ),
             self.session_rows(),
         )
+        writer.insert(
+            OutcomeMeasure,
+            _fields("mentee_id instrument_id stage value measured_on recorded_by_id created_at"),
+            self.outcome_rows(),
+        )
+
+    def outcome_rows(self) -> Iterator[tuple]:
+        """A baseline at intake for most mentees past it; a midway measure once their match has
+        been active three months; one at closure when it closed. Scores improve a little on
+        average, more the further the match went and (a little) by migrant generation."""
+        rng = self.outcome_rng
+        today = self.today
+        day = datetime.timedelta(days=1)
+        ids = self.instrument_ids
+        staff = self.coordinator_id
+        tz = self.tz
+
+        def moment(on: datetime.date) -> datetime.datetime:
+            at = datetime.datetime.combine(on, datetime.time(rng.randint(9, 17), rng.randrange(0, 60, 5)), tz)
+            return min(at, self.now)
+
+        def clamp(value: float, low: float, high: float) -> float:
+            return min(high, max(low, value))
+
+        for mentee in self.mentees:
+            intake = mentee.intake_completed_on
+            if intake is None or intake > today or rng.random() >= OUTCOME_BASELINE_SHARE:
+                continue
+            match = mentee.open_match
+            if match is None or match.started_on is None:
+                match = mentee.closed_match
+            # (stage, measured on, how far through the planned match: 0 at baseline)
+            stages = [(OutcomeStage.BASELINE, intake, 0.0)]
+            if match is not None and match.started_on is not None:
+                end = min(match.closed_on or today, today)
+                active = (end - match.started_on).days
+                planned = max(1, ((match.planned_end_on or end) - match.started_on).days, active)
+                if active >= OUTCOME_MIDWAY_DAYS:
+                    midway = min(
+                        active, rng.randint(OUTCOME_MIDWAY_DAYS, max(OUTCOME_MIDWAY_DAYS, planned // 2))
+                    )
+                    stages.append((OutcomeStage.MIDWAY, match.started_on + day * midway, midway / planned))
+                if match.closed_on is not None:
+                    stages.append((OutcomeStage.CLOSURE, end, active / planned))
+            first = mentee.person.generation == "first"
+            response = rng.gauss(1.0, 0.6) * OUTCOME_LIFT.get(mentee.person.generation, 1.0)
+            engagement = clamp(rng.gauss(2.3 if first else 2.7, 0.6), 1, 4.5)
+            attendance = clamp(rng.gauss(82 if first else 87, 8), 35, 100)
+            well_being = clamp(rng.gauss(2.9 if first else 3.2, 0.6), 1, 4.6)
+            risk = _weighted(rng, (1, 2, 3), (0.4, 0.4, 0.2) if first else (0.5, 0.37, 0.13))
+            for stage, measured_on, progress in stages:
+                gain = progress * response
+                later = stage != OutcomeStage.BASELINE  # only later measures wander from the trend
+                scores = {
+                    "parent_engagement": clamp(engagement + 0.9 * gain + later * rng.gauss(0, 0.3), 1, 5),
+                    "attendance_rate": clamp(attendance + 5 * gain + later * rng.gauss(0, 3), 0, 100),
+                    "school_well_being": clamp(well_being + 0.4 * gain + later * rng.gauss(0, 0.3), 1, 5),
+                    "early_leaving_risk": clamp(round(risk - 0.7 * gain + later * rng.gauss(0, 0.35)), 1, 3),
+                }
+                values = {
+                    code: f"{score:.1f}" if code != "early_leaving_risk" else str(int(score))
+                    for code, score in scores.items()
+                }
+                created = moment(measured_on)
+                for code, value in values.items():
+                    yield (mentee.id, ids[code], stage.value, Decimal(value), measured_on, staff, created)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2512,6 +2618,7 @@ def demo_build(
                 writer=writer,
                 coordinator=users[coordinator_login.username],
                 user_serial=serial,
+                seed=seed,
             )
             results.append(builder.build(mentor_login=mentor_login if locale is BAIA_MARE else None))
             serial += n_mentors

@@ -1,11 +1,11 @@
 """Participation-equality figures (``reports.figures``, version 2), aggregated in the database.
 
 Every figure comes from a set-based query: one ``GROUP BY`` per dimension over people (how far
-each group got in the funnel, waiting times) and one over matches (match length, sessions,
-early closures, concordance); medians use ``percentile_cont`` on PostgreSQL and a window-ranked
-subquery elsewhere, so both give the same numbers. The number of queries depends on the number
-of dimensions, never on the number of people. Nothing here returns a row about a person; every
-count passes ``reports.suppression`` before it leaves this module.
+each group got in the funnel, waiting times, mentees' mean outcome change) and one over matches
+(match length, sessions, early closures, concordance); medians use ``percentile_cont`` on
+PostgreSQL and a window-ranked subquery elsewhere, so both give the same numbers. The number of
+queries depends on the number of dimensions, never on the number of people. Nothing here returns
+a row about a person; every count passes ``reports.suppression`` before it leaves this module.
 
 Public surface: ``compute_population``, ``compute_participation``, ``DEFINITIONS`` and
 ``floor_queries`` (the bare aggregates, for the benchmark that compares a snapshot with them).
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import (
     Aggregate,
+    Avg,
     Case,
     CharField,
     Count,
@@ -65,7 +66,7 @@ from reports.figures import (
     TOTAL,
 )
 from reports.suppression import Cell, rate, suppress_funnels, suppress_table
-from sessions.models import SessionLog
+from sessions.models import OutcomeMeasure, OutcomeStage, SessionLog
 
 ACTIVE_DAYS = 90  # "active 3 months" and the early-closure threshold (domain.md: 3 months)
 RETAINED_DAYS = 182  # "retained 6 months"
@@ -162,8 +163,12 @@ DEFINITIONS: dict[str, str] = {
         "anonymous statistics count."
     ),
     "outcome_change": (
-        "Mean of (latest − baseline) over mentees with both measures. Not computed yet: outcome "
-        "measures are not recorded in Tandem so far, so it is always empty."
+        "Mentees: mean change on the programme's headline outcome instrument between the baseline "
+        "and the latest measure (the one at closure, or the midway one while there is none), over "
+        "the mentees who have both, measured up to the end of the period; a rise means a higher "
+        "score on the instrument's scale. Withheld when fewer than k mentees have both measures or "
+        "the group's count is withheld. Mentors: always empty, as a mentor's change is not an "
+        "outcome measure."
     ),
     "matched_rate": "Matched ÷ entered (referred mentees, applied mentors).",
     "completion_rate": (
@@ -341,6 +346,25 @@ def _people(
                 started.filter(closed_on__lte=until, closure_reason=Match.ClosureReason.PLANNED_COMPLETION)
             ),
         ]
+        # The headline instrument's baseline and latest later measure (closure before midway).
+        headline = OutcomeMeasure.objects.filter(
+            mentee=OuterRef("pk"),
+            instrument__programme=OuterRef("programme"),
+            instrument__is_headline=True,
+            measured_on__lte=until,
+        ).order_by()
+        closure_first = Case(
+            When(stage=OutcomeStage.CLOSURE, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+        qs = qs.alias(
+            outcome_baseline=Subquery(headline.filter(stage=OutcomeStage.BASELINE).values("value")[:1]),
+            outcome_latest=Subquery(
+                headline.filter(stage__in=[OutcomeStage.MIDWAY, OutcomeStage.CLOSURE])
+                .order_by(closure_first)
+                .values("value")[:1]
+            ),
+            outcome_change=F("outcome_latest") - F("outcome_baseline"),
+        )
     else:
         beyond_screening = [Mentor.Status.TRAINING, Mentor.Status.APPROVED, Mentor.Status.ACTIVE]
         qs = qs.alias(stayed_days=DaysBetween("first_start", "left_on"))
@@ -462,9 +486,17 @@ def _aggregate(
     out: dict[str, dict] = {}
     for dimension in [TOTAL, *(key for key, _label in DIMENSIONS)]:
         grouped_people = _group_expression(people, dimension, "person")
-        funnel_rows = (
+        outcomes = {}
+        if spec.key == "mentees":  # one query with the funnel: mentees with both measures, their mean
+            outcomes = {
+                "outcome_n": Count("pk", filter=Q(outcome_change__isnull=False)),
+                "outcome_mean": Avg("outcome_change", output_field=FloatField()),
+            }
+        funnel_rows = list(
             grouped_people.values(g=F("grp"))
-            .annotate(**{f"s{i}": Count("pk", filter=Q(furthest=i)) for i in range(len(stage_keys))})
+            .annotate(
+                **{f"s{i}": Count("pk", filter=Q(furthest=i)) for i in range(len(stage_keys))}, **outcomes
+            )
             .order_by()
         )
         grouped_matches = _group_expression(matches, dimension, f"{spec.match_role}__person")
@@ -488,6 +520,7 @@ def _aggregate(
             "funnel": {
                 row["g"]: {stage: row[f"s{i}"] for i, stage in enumerate(stage_keys)} for row in funnel_rows
             },
+            "outcome": {row["g"]: (row["outcome_n"], row["outcome_mean"]) for row in funnel_rows if outcomes},
             "matches": {row.pop("g"): row for row in match_rows},
             "wait": _medians(grouped_people, "wait_days"),
             "match_days": _medians(grouped_matches, "match_days"),
@@ -502,7 +535,8 @@ def _until(*, as_of: datetime.date | None, period_end: datetime.date | None) -> 
 
 def floor_queries(*, programme_ids: list[int]) -> None:
     """Run the bare aggregate queries a snapshot of both populations needs (no suppression,
-    no assembly): the floor a full snapshot's time is compared with."""
+    no assembly): the floor a full snapshot's time is compared with. The mentees' outcome
+    change is part of ``_aggregate``'s funnel query, so the floor includes it too."""
     until = _until(as_of=None, period_end=None)
     for spec in POPULATIONS.values():
         _aggregate(spec, programme_ids=programme_ids, period_start=None, period_end=None, until=until)
@@ -721,6 +755,12 @@ def _group_figures(
             cells[(TOTAL, stage_keys[0])],
             k,
         )
+    # The mean change rests on the mentees measured twice: withheld below k of them, or when the
+    # group's own count is withheld (mentors: never computed, "outcome" is empty).
+    measured, mean_change = medians["outcome"].get(group, (0, None))
+    outcome_change = None
+    if measured >= k and not funnel[stage_keys[0]].suppressed:
+        outcome_change = _number(mean_change)
     # Match figures of fewer than k people (a mentor's several matches) are withheld.
     enough = match_row.get("matches", 0) >= k and match_row.get("people", 0) >= k
     sessions = median_match_days = None
@@ -742,7 +782,7 @@ def _group_figures(
         "early_closure_rate": _round(group_rates["early_closure_rate"]),
         "language_concordance": _round(group_rates["language_concordance"]),
         "culture_concordance": _round(group_rates["culture_concordance"]),
-        "outcome_change": None,
+        "outcome_change": outcome_change,
         "_rates": {
             "matched_rate": _exact_rate(funnel["matched"], funnel[stage_keys[0]], k),
             "completion_rate": _exact_rate(funnel[stage_keys[-1]], funnel["matched"], k),

@@ -28,7 +28,7 @@ from mentoring.models import (
     User,
 )
 from mentoring.permissions import COORDINATE, READ_REPORTS
-from sessions.models import SessionLog
+from sessions.models import OutcomeInstrument, OutcomeMeasure, OutcomeStage, SessionLog
 
 pytestmark = pytest.mark.django_db
 
@@ -213,6 +213,52 @@ def test_demo_waiting_mentees_have_suggestions_that_speak_their_language(demo):
     assert with_language_match >= 10
 
 
+def test_demo_mentees_are_measured_at_baseline_midway_and_closure_and_improve_a_little(demo):
+    for programme in Programme.objects.all():
+        instruments = OutcomeInstrument.objects.filter(programme=programme)
+        assert set(instruments.values_list("code", flat=True)) == {
+            "parent_engagement", "attendance_rate", "school_well_being", "early_leaving_risk",
+        }  # fmt: skip
+        headline = instruments.get(is_headline=True)
+        assert headline.code == "parent_engagement"
+        assert not instruments.get(code="early_leaving_risk").higher_is_better
+        measures = OutcomeMeasure.objects.filter(instrument__programme=programme)
+        assert not measures.filter(value__lt=F("instrument__scale_min")).exists()
+        assert not measures.filter(value__gt=F("instrument__scale_max")).exists()
+        assert not measures.filter(measured_on__gt=timezone.localdate()).exists()
+
+        past_intake = programme.mentees.filter(intake_completed_on__isnull=False)
+        baselines = measures.filter(instrument=headline, stage=OutcomeStage.BASELINE)
+        assert baselines.count() >= 0.75 * past_intake.count()
+        assert not baselines.exclude(measured_on=F("mentee__intake_completed_on")).exists()
+        # Nothing later without a baseline, and never before it.
+        later = measures.exclude(stage=OutcomeStage.BASELINE)
+        assert not later.exclude(mentee__in=baselines.values("mentee")).exists()
+        assert not later.filter(measured_on__lt=F("mentee__intake_completed_on")).exists()
+        closures = measures.filter(instrument=headline, stage=OutcomeStage.CLOSURE)
+        assert closures.exists() and measures.filter(stage=OutcomeStage.MIDWAY).exists()
+        assert not closures.exclude(mentee__matches__closed_on=F("measured_on")).exists()
+
+    baseline = dict(
+        OutcomeMeasure.objects.filter(stage=OutcomeStage.BASELINE, instrument__is_headline=True).values_list(
+            "mentee_id", "value"
+        )
+    )
+    latest = dict(
+        OutcomeMeasure.objects.filter(stage=OutcomeStage.MIDWAY, instrument__is_headline=True).values_list(
+            "mentee_id", "value"
+        )
+    )
+    latest.update(
+        OutcomeMeasure.objects.filter(stage=OutcomeStage.CLOSURE, instrument__is_headline=True).values_list(
+            "mentee_id", "value"
+        )
+    )
+    changes = [float(value - baseline[mentee]) for mentee, value in latest.items()]
+    assert len(changes) >= 20
+    assert 0.05 <= sum(changes) / len(changes) <= 1.0, "a small improvement on average"
+
+
 def test_running_twice_creates_nothing_new(demo):
     before = table_counts()
 
@@ -232,6 +278,11 @@ def test_the_same_seed_builds_the_same_demo():
                 )
             ),
             SessionLog.objects.count(),
+            list(
+                OutcomeMeasure.objects.order_by("mentee_id", "instrument__code", "stage").values_list(
+                    "mentee__person__last_name", "instrument__code", "stage", "value", "measured_on"
+                )
+            ),
         )
 
     seed("--seed", "7")
@@ -251,6 +302,9 @@ def test_a_sized_run_creates_exactly_the_numbers_asked_for():
     assert programme.mentors.count() == 50
     assert programme.mentees.count() == 100
     assert SessionLog.objects.filter(match__programme=programme).count() == 500
+    measured = OutcomeMeasure.objects.filter(instrument__programme=programme, instrument__is_headline=True)
+    assert measured.filter(stage=OutcomeStage.BASELINE).count() >= 50
+    assert measured.exclude(stage=OutcomeStage.BASELINE).exists()
     assert authenticate(username="mentor", password=DEMO_PASSWORD).mentor.programme == programme
     assert "Demo built in" in output and "mentoring_sessions_sessionlog" in output
 

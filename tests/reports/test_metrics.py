@@ -22,7 +22,7 @@ from mentoring.models import (
 from reports import metrics
 from reports.figures import DIMENSIONS, MENTEE_STAGES, MENTOR_STAGES, NO_CONSENT, TOTAL
 from reports.suppression import suppress_funnels
-from sessions.models import SessionLog
+from sessions.models import OutcomeInstrument, OutcomeMeasure, SessionLog
 from tests.factories import MenteeFactory, MentorFactory, ProgrammeFactory
 
 pytestmark = pytest.mark.django_db
@@ -618,6 +618,104 @@ def test_migrant_participation_compares_mentors_with_mentees():
     }
 
 
+# --- Outcome change --------------------------------------------------------------------------
+
+
+def make_instrument(programme, code="parent_engagement", *, headline=True, low=1, high=5):
+    return OutcomeInstrument.objects.create(
+        programme=programme,
+        code=code,
+        name=code.replace("_", " ").capitalize(),
+        scale_min=low,
+        scale_max=high,
+        is_headline=headline,
+    )
+
+
+def measure(mentee, instrument, **stages):
+    """``stage=value`` or ``stage=(value, days_ago)``; the default day follows the stage."""
+    default_days = {"baseline": 290, "midway": 150, "closure": 30}
+    for stage, given in stages.items():
+        value, ago = given if isinstance(given, tuple) else (given, default_days[stage])
+        OutcomeMeasure.objects.create(
+            mentee=mentee, instrument=instrument, stage=stage, value=value, measured_on=days_ago(ago)
+        )
+
+
+@pytest.fixture
+def measured_programme():
+    """First generation: 7 mentees, 5 with a baseline and a later headline measure, changes
+    1.5 (closure 3.5 preferred over midway 3.0), 0.5, −0.5, 1.0 (a closure after the as-of date
+    does not count yet), 0.5 → mean 3.0 ÷ 5 = 0.6; one with only a baseline and one with no
+    baseline are left out, and another instrument's measures never count. No migrant
+    background: 6 mentees, 4 measured (changes 2, 1, 1, 1). Everyone: 8.0 ÷ 9 = 0.89 → 0.9."""
+    programme = ProgrammeFactory(small_cell_k=5)
+    make_mentor(programme)
+    headline = make_instrument(programme)
+    attendance = make_instrument(programme, "attendance_rate", headline=False, low=0, high=100)
+    # Another programme's headline measure of someone else never reaches this one.
+    elsewhere = ProgrammeFactory(small_cell_k=5)
+    measure(make_mentee(elsewhere), make_instrument(elsewhere), baseline=1, closure=5)
+
+    first = [make_mentee(programme) for _ in range(7)]
+    measure(first[0], headline, baseline=2, midway=3, closure=3.5)
+    measure(first[0], attendance, baseline=50, closure=90)
+    measure(first[1], headline, baseline=3, midway=3.5)
+    measure(first[2], headline, baseline=2.5, closure=2)
+    measure(first[3], headline, baseline=1, midway=2, closure=(5, -10))
+    measure(first[4], headline, baseline=4, closure=4.5)
+    measure(first[5], headline, baseline=2)
+    measure(first[6], headline, midway=5)
+    measure(first[6], attendance, baseline=60, midway=95)
+
+    none = [make_mentee(programme, background=NONE) for _ in range(6)]
+    for mentee, (before, after) in zip(none, [(1, 3), (2, 3), (3, 4), (4, 5)], strict=False):
+        measure(mentee, headline, baseline=before, midway=after)
+    return programme
+
+
+def test_outcome_change_is_the_mean_of_latest_minus_baseline_over_mentees_measured_twice(
+    measured_programme,
+):
+    mentees = population(measured_programme)
+
+    assert group(mentees, "migrant_background", FIRST)["outcome_change"] == 0.6
+    assert group(mentees, "migrant_background", TOTAL)["outcome_change"] == 0.9
+    assert all(breakdown["total"]["outcome_change"] == 0.9 for breakdown in mentees["breakdowns"].values())
+    # Four measured mentees are fewer than k = 5: withheld.
+    assert group(mentees, "migrant_background", NONE)["outcome_change"] is None
+    assert group(mentees, "migrant_background", SECOND)["outcome_change"] is None
+
+
+def test_outcome_change_is_withheld_below_k_and_never_given_for_mentors(measured_programme):
+    mentees = population(measured_programme, k=6)
+
+    assert group(mentees, "migrant_background", FIRST)["outcome_change"] is None
+    assert group(mentees, "migrant_background", TOTAL)["outcome_change"] == 0.9
+    assert population(measured_programme, k=10)["breakdowns"]["gender"]["total"]["outcome_change"] is None
+    mentors = population(measured_programme, "mentors", k=1)
+    for breakdown in mentors["breakdowns"].values():
+        assert all(row["outcome_change"] is None for row in [*breakdown["groups"], breakdown["total"]])
+
+
+def test_outcome_change_is_withheld_where_the_groups_count_is_withheld(measured_programme):
+    # Three second-generation mentees (< k = 4) make a second group's count withheld beside
+    # them; its mean is withheld with it although 4 = k of its mentees were measured twice.
+    for _ in range(3):
+        make_mentee(measured_programme, background=SECOND)
+
+    mentees = population(measured_programme, k=4)
+    hidden = [
+        row
+        for row in mentees["breakdowns"]["migrant_background"]["groups"]
+        if row["group"] in (FIRST, NONE) and row["funnel"]["referred"]["suppressed"]
+    ]
+
+    assert hidden, "a count is withheld beside the small group"
+    assert all(row["outcome_change"] is None for row in hidden)
+    assert group(mentees, "migrant_background", SECOND)["outcome_change"] is None
+
+
 # --- Determinism, cost, definitions ----------------------------------------------------------
 
 
@@ -632,8 +730,10 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_people():
     def queries_for(n):
         programme = ProgrammeFactory(small_cell_k=5)
         mentor = make_mentor(programme)
+        instrument = make_instrument(programme)
         for i in range(n):
             mentee = make_mentee(programme, background=FIRST if i % 2 else NONE)
+            measure(mentee, instrument, baseline=2, midway=3)
             if i % 3 == 0:
                 match = make_match(mentor, mentee, started=days_ago(100))
                 SessionLog.objects.create(
