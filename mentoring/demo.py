@@ -81,8 +81,8 @@ DEFAULT_MENTEES = 120
 MAIN_SLUG = "demo-baia-mare"
 SECOND_SLUG = "demo-gent"
 DEMO_SLUGS = (MAIN_SLUG, SECOND_SLUG)
-SECOND_MENTORS = 10
-SECOND_MENTEES = 24
+SECOND_MENTORS = 60
+SECOND_MENTEES = 260
 
 RECORD_CHECK_VALID_DAYS = 3 * 365  # the programme re-checks its volunteers every three years
 NATIVE, FLUENT, BASIC = LanguageLevel.NATIVE.value, LanguageLevel.FLUENT.value, LanguageLevel.BASIC.value
@@ -343,8 +343,8 @@ FLEMISH = Community(
     ),
     origin="BE",
     heritage=None,
-    mentee_weight=10,
-    mentor_weight=55,
+    mentee_weight=8,
+    mentor_weight=40,
     extra=(("en", 0.6), ("fr", 0.5)),
 )
 BULGARIAN_TURKISH = Community(
@@ -378,29 +378,32 @@ SLOVAK_ROMA = Community(
     extra=(("sk", 0.8), ("hu", 0.15)),
     feminine_surnames=True,
 )
+# Gent: families mostly of migrant background (Turkish and Moroccan families of every generation,
+# recent arrivals from Bulgaria, Slovakia, Syria, Eritrea and Ukraine) mentored by volunteers who are
+# more often Flemish or second generation.
 GENT_TURKISH = Community(
     **{
         **TURKISH.__dict__,
-        "first_gen": 0.3,
-        "second_gen": 0.45,
+        "first_gen": 0.4,
+        "second_gen": 0.5,
         "mentee_weight": 16,
-        "mentor_weight": 12,
+        "mentor_weight": 16,
         "extra": (("en", 0.3), ("fr", 0.2)),
     }
 )
 GENT_MOROCCAN = Community(
-    **{**MOROCCAN.__dict__, "first_gen": 0.4, "second_gen": 0.4, "mentee_weight": 16, "mentor_weight": 12}
+    **{**MOROCCAN.__dict__, "first_gen": 0.4, "second_gen": 0.5, "mentee_weight": 16, "mentor_weight": 16}
 )
 GENT_SYRIAN = Community(
     **{
         **SYRIAN.__dict__,
-        "mentee_weight": 8,
+        "mentee_weight": 10,
         "mentor_weight": 3,
         "extra": (("en", 0.3), ("tr", 0.2), ("ku", 0.1)),
     }
 )
 GENT_ERITREAN = Community(**{**ERITREAN.__dict__, "mentee_weight": 6, "mentor_weight": 2})
-GENT_UKRAINIAN = Community(**{**UKRAINIAN.__dict__, "first_gen": 1.0, "mentee_weight": 6, "mentor_weight": 2})
+GENT_UKRAINIAN = Community(**{**UKRAINIAN.__dict__, "first_gen": 1.0, "mentee_weight": 6, "mentor_weight": 3})
 
 BAIA_MARE = Locale(
     slug=MAIN_SLUG,
@@ -2572,8 +2575,9 @@ def demo_build(
     today: datetime.date | None = None,
 ) -> DemoResult:
     """Build the demo in one transaction. Without sizes: Baia Mare (40 mentors, 120 mentees,
-    sessions at a believable rhythm) and a small Gent programme; with any size: Baia Mare only,
-    with exactly the mentors, mentees and (if given) session logs asked for."""
+    sessions at a believable rhythm) and a migrant-family programme in Gent (60 mentors, 260
+    mentees); with any size: Baia Mare only, with exactly the mentors, mentees and (if given)
+    session logs asked for."""
     demo_validate_options(mentors=mentors, mentees=mentees, sessions=sessions)
     started = time.perf_counter()
     sized = mentors is not None or mentees is not None or sessions is not None
