@@ -81,8 +81,8 @@ DEFAULT_MENTEES = 120
 MAIN_SLUG = "demo-baia-mare"
 SECOND_SLUG = "demo-gent"
 DEMO_SLUGS = (MAIN_SLUG, SECOND_SLUG)
-SECOND_MENTORS = 60
-SECOND_MENTEES = 260
+SECOND_MENTORS = 100
+SECOND_MENTEES = 400
 
 RECORD_CHECK_VALID_DAYS = 3 * 365  # the programme re-checks its volunteers every three years
 NATIVE, FLUENT, BASIC = LanguageLevel.NATIVE.value, LanguageLevel.FLUENT.value, LanguageLevel.BASIC.value
@@ -384,15 +384,15 @@ SLOVAK_ROMA = Community(
 GENT_TURKISH = Community(
     **{
         **TURKISH.__dict__,
-        "first_gen": 0.4,
-        "second_gen": 0.5,
+        "first_gen": 0.3,
+        "second_gen": 0.6,
         "mentee_weight": 16,
-        "mentor_weight": 16,
+        "mentor_weight": 22,
         "extra": (("en", 0.3), ("fr", 0.2)),
     }
 )
 GENT_MOROCCAN = Community(
-    **{**MOROCCAN.__dict__, "first_gen": 0.4, "second_gen": 0.5, "mentee_weight": 16, "mentor_weight": 16}
+    **{**MOROCCAN.__dict__, "first_gen": 0.3, "second_gen": 0.6, "mentee_weight": 16, "mentor_weight": 22}
 )
 GENT_SYRIAN = Community(
     **{
@@ -1226,7 +1226,8 @@ class ProgrammeBuilder:
         else:
             person.migrant_background = MigrantBackground.NONE
             person.country_of_birth = self.locale.country
-        r = rng.random()
+        # Families may decline or not know; volunteers state it on their application form.
+        r = 1.0 if mentor else rng.random()
         if r < 0.04:  # "declined" is a valid answer and reported as its own group
             person.migrant_background = MigrantBackground.DECLINED
             person.country_of_birth = ""
@@ -1389,9 +1390,11 @@ class ProgrammeBuilder:
         """Consent first (most give all three; a few withhold background matching or statistics),
         then the cultural background, recorded only for people who consented to a use of it."""
         rng = self.rng
+        # Volunteers consent to anonymous statistics when they apply; some families do not.
+        volunteers = {id(mentor.person) for mentor in self.mentors}
         for person in self.people:
             person.background_consent = rng.random() < 0.9
-            statistics = rng.random() < 0.93
+            statistics = id(person) in volunteers or rng.random() < 0.93
             if person.background_consent or statistics:
                 if rng.random() < 0.95:
                     person.backgrounds.append(backgrounds[person.community.code])
@@ -2575,7 +2578,7 @@ def demo_build(
     today: datetime.date | None = None,
 ) -> DemoResult:
     """Build the demo in one transaction. Without sizes: Baia Mare (40 mentors, 120 mentees,
-    sessions at a believable rhythm) and a migrant-family programme in Gent (60 mentors, 260
+    sessions at a believable rhythm) and a migrant-family programme in Gent (100 mentors, 400
     mentees); with any size: Baia Mare only, with exactly the mentors, mentees and (if given)
     session logs asked for."""
     demo_validate_options(mentors=mentors, mentees=mentees, sessions=sessions)

@@ -115,6 +115,8 @@ def figure_rows(figures: dict) -> Iterator[list]:
         for dimension, breakdown in pop["breakdowns"].items():
             for group in [*breakdown["groups"], breakdown["total"]]:
                 base = [population, dimension, group["group"], group["label"]]
+                if group.get("pooled_groups"):
+                    yield [*base, "pooled_groups", "", None, "; ".join(group["pooled_groups"])]
                 for stage in stage_keys:
                     cell = group["funnel"].get(stage) or MISSING_CELL
                     yield [

@@ -1,4 +1,4 @@
-"""The shape of a participation-equality snapshot's ``figures`` (version 2).
+"""The shape of a participation-equality snapshot's ``figures`` (version 3).
 
 This is the contract between the computation (``reports.metrics``), the tasks that assemble a
 snapshot (``reports.services`` / ``reports.tasks``) and everything that reads one (pages,
@@ -11,7 +11,7 @@ snapshot (``definitions``) so every reader shows what a figure means.
 ::
 
     figures = {
-        "version": 2,
+        "version": 3,
         "k": 10,                                   # the programme's small-cell threshold
         "reference_group": "none",                 # migrant-background group disparities compare with
         "period": {"start": "2025-09-01" | None, "end": "2026-08-31" | None},
@@ -31,12 +31,15 @@ snapshot (``definitions``) so every reader shows what a figure means.
 
     Breakdown = {
         "label": "Migrant background",
-        "groups": [GroupFigures, ...],     # every group of the dimension, empty ones included
+        "groups": [GroupFigures, ...],     # every group of the dimension, empty ones included,
+                                           # then, when some groups are pooled, group "__other__"
+                                           # "Other groups combined" with "pooled_groups": [label, ...]
         "total": GroupFigures,             # group "__total__": everyone in the population
     }
 
     GroupFigures = {
         "group": "first_generation", "label": "First generation (born abroad)",
+        "pooled": False,                               # True: counted in "__other__", every figure withheld
         "funnel": {stage_key: Cell},                   # people who reached the stage
         "conversion": {stage_key: Rate},               # reached ÷ reached the previous stage (first: None)
         "representation": {stage_key: Ratio},          # share of the stage ÷ share at entry
@@ -64,7 +67,7 @@ every dimension, never under their background, language, gender or age band.
 
 from __future__ import annotations
 
-VERSION = 2
+VERSION = 3
 TOTAL = "__total__"
 NO_CONSENT = "no_consent"
 

@@ -65,7 +65,7 @@ from reports.figures import (
     NO_CONSENT,
     TOTAL,
 )
-from reports.suppression import Cell, rate, suppress_funnels, suppress_table
+from reports.suppression import OTHER, Cell, rate, suppress_funnels
 from sessions.models import OutcomeMeasure, OutcomeStage, SessionLog
 
 ACTIVE_DAYS = 90  # "active 3 months" and the early-closure threshold (domain.md: 3 months)
@@ -77,6 +77,7 @@ NO_BACKGROUND = "none"
 MULTIPLE = "multiple"
 
 NO_CONSENT_LABEL = "Not used (no consent to statistics)"
+OTHER_LABEL = "Other groups combined"
 
 # Self-described gender is free text; these (lower-cased, trimmed) answers are read as the
 # three reported groups, everything else as "another gender", blank as "not stated". The
@@ -194,13 +195,14 @@ DEFINITIONS: dict[str, str] = {
         "gender or age band."
     ),
     "suppression": (
-        "Counts below k are shown as “< k”. The funnel is suppressed as a table of how far each "
-        "person got (one stage each); a stage is shown only when it adds up from shown counts, "
-        "so no difference between shown stages is below k, and further counts are withheld "
-        "(shown as “withheld”) wherever totals would let a small one be worked out. Every rate, "
-        "median, mean or ratio with a denominator below k, or built on a withheld count, is "
-        "withheld, and so is every figure about matches that rests on fewer than k people. "
-        "Denominators of match rates are never shown."
+        "Counts below k are shown as “< k”. Groups of fewer than k people are counted together "
+        f"in the line “{OTHER_LABEL}” (listed under it), with the next smallest group added "
+        "while that line would still hold fewer than k; their own figures are all withheld. "
+        "Where the total of a stage would let a small count be worked out, a second count is "
+        "withheld too (shown as “withheld”). Every rate, median, mean or ratio whose "
+        "denominator is below k, or built on a withheld count, is withheld, and so is every "
+        "figure about matches that rests on fewer than k people. Denominators of match rates "
+        "are never shown."
     ),
     "period": (
         "People who entered (referred or applied) between the period's start and end, followed "
@@ -621,25 +623,32 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _rate_cells(rows: dict[str, dict], groups: list[str], yes: str, n: str, k: int) -> dict:
-    """Suppress a match rate's counts as groups × (yes, no); returns ``{group: rate}``."""
-    table = {
-        group: {
-            "yes": rows.get(group, {}).get(yes, 0),
-            "no": rows.get(group, {}).get(n, 0) - rows.get(group, {}).get(yes, 0),
-        }
-        for group in groups
-    }
-    cells = suppress_table(table, columns=["yes", "no"], k=k)
-    return {group: _exact_rate(cells[(group, "yes")], cells[(group, TOTAL)], k) for group in groups}
+def _match_rate(row: dict, yes: str, n: str, k: int) -> float | None:
+    """A rate over matches, published when its denominator holds k matches or more."""
+    denominator = row.get(n, 0)
+    if denominator < k:
+        return None
+    return row.get(yes, 0) / denominator
 
 
-def _total_rate(row: dict, yes: str, n: str, k: int) -> float | None:
-    """The whole population's rate, suppressed once so every breakdown shows the same."""
-    cells = suppress_table(
-        {"all": {"yes": row.get(yes, 0), "no": row.get(n, 0) - row.get(yes, 0)}}, columns=["yes", "no"], k=k
-    )
-    return _exact_rate(cells[("all", "yes")], cells[("all", TOTAL)], k)
+def _pool(rows: dict[str, dict], members: list[str]) -> dict:
+    """The match aggregates of the pooled groups, added up (all of them are sums or counts)."""
+    pooled: dict[str, int] = {}
+    for group in members:
+        for key, value in rows.get(group, {}).items():
+            pooled[key] = pooled.get(key, 0) + (value or 0)
+    return pooled
+
+
+def _pool_outcome(
+    outcomes: dict[str, tuple[int, float | None]], members: list[str]
+) -> tuple[int, float | None]:
+    """The pooled groups' mean outcome change, weighted by how many were measured in each."""
+    n = sum(outcomes.get(group, (0, None))[0] for group in members)
+    if not n:
+        return 0, None
+    total = sum(count * mean for count, mean in (outcomes.get(g, (0, None)) for g in members) if count)
+    return n, total / n
 
 
 RATES = {
@@ -688,32 +697,50 @@ def compute_population(
     }
     funnels = suppress_funnels(tables, stages=stage_keys, k=k)
     total_matches = raw[TOTAL]["matches"].get(TOTAL, {})
-    total_rates = {metric: _total_rate(total_matches, yes, n, k) for metric, (yes, n) in RATES.items()}
 
     breakdowns = {}
     for dimension, dimension_label in DIMENSIONS:
-        groups = [key for key, _l in group_lists[dimension]]
-        match_rows = raw[dimension]["matches"]
-        rates = {metric: _rate_cells(match_rows, groups, yes, n, k) for metric, (yes, n) in RATES.items()}
-
-        common = {"cells": funnels[dimension], "stage_keys": stage_keys, "k": k}
+        suppressed = funnels[dimension]
+        labels = dict(group_lists[dimension])
+        aggregates = raw[dimension]
+        match_rows = dict(aggregates["matches"])
+        if suppressed.pooled:
+            # The pooled groups' own figures are withheld; together they are one more line.
+            match_rows[OTHER] = _pool(match_rows, suppressed.pooled)
+            aggregates = {
+                **aggregates,
+                "outcome": {
+                    **aggregates["outcome"],
+                    OTHER: _pool_outcome(aggregates["outcome"], suppressed.pooled),
+                },
+            }
+        common = {"cells": suppressed.cells, "stage_keys": stage_keys, "k": k}
         rows = [
             _group_figures(
                 group=group,
                 label=label,
-                medians=raw[dimension],
+                medians=aggregates,
                 match_row=match_rows.get(group, {}),
-                group_rates={metric: rates[metric][group] for metric in RATES},
+                pooled=group in suppressed.pooled,
                 **common,
             )
             for group, label in group_lists[dimension]
         ]
+        if suppressed.pooled:
+            other = _group_figures(
+                group=OTHER,
+                label=OTHER_LABEL,
+                medians=aggregates,
+                match_row=match_rows[OTHER],
+                **common,
+            )
+            other["pooled_groups"] = [labels[group] for group in suppressed.pooled]
+            rows.append(other)
         total = _group_figures(
             group=TOTAL,
             label="All",
             medians=raw[TOTAL],
             match_row=total_matches,
-            group_rates=total_rates,
             **common,
         )
         if dimension == "migrant_background":
@@ -738,11 +765,13 @@ def _group_figures(
     stage_keys: list[str],
     medians: dict,
     match_row: dict,
-    group_rates: dict[str, float | None],
     k: int,
+    pooled: bool = False,
 ) -> dict:
-    """One ``GroupFigures`` (with its unrounded rates under ``_rates`` for the disparities)."""
+    """One ``GroupFigures`` (with its unrounded rates under ``_rates`` for the disparities).
+    A pooled group (counted in the other-groups line) has every figure withheld."""
     funnel = {stage: cells[(group, stage)] for stage in stage_keys}
+    group_rates = {metric: _match_rate(match_row, yes, n, k) for metric, (yes, n) in RATES.items()}
     conversion = {stage_keys[0]: None}
     representation = {}
     for i, stage in enumerate(stage_keys):
@@ -761,8 +790,10 @@ def _group_figures(
     outcome_change = None
     if measured >= k and not funnel[stage_keys[0]].suppressed:
         outcome_change = _number(mean_change)
-    # Match figures of fewer than k people (a mentor's several matches) are withheld.
+    # Match figures of fewer than k people (a mentor's several matches) are withheld, and so is
+    # everything about a group whose own size is not published.
     enough = match_row.get("matches", 0) >= k and match_row.get("people", 0) >= k
+    enough = enough and not pooled and not funnel[stage_keys[0]].suppressed
     sessions = median_match_days = None
     if enough and match_row.get("days"):
         sessions = _number(match_row["sessions"] / (match_row["days"] / DAYS_PER_MONTH))
@@ -776,7 +807,8 @@ def _group_figures(
         "funnel": {stage: cell.as_dict() for stage, cell in funnel.items()},
         "conversion": conversion,
         "representation": representation,
-        "median_days_to_match": _median(medians["wait"], group, k),
+        "median_days_to_match": None if pooled else _median(medians["wait"], group, k),
+        "pooled": pooled,
         "median_match_days": median_match_days,
         "sessions_per_active_month": sessions,
         "early_closure_rate": _round(group_rates["early_closure_rate"]),

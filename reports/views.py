@@ -230,6 +230,8 @@ def _group_view(group: dict, *, stages: list[dict], reference: str | None) -> di
         "group": group["group"],
         "label": group["label"],
         "is_reference": group["group"] == reference,
+        "pooled": group.get("pooled", False),
+        "pooled_groups": group.get("pooled_groups", []),
         "funnel": [
             {**(group["funnel"].get(key) or exports.MISSING_CELL), "stage": key} for key in stage_keys
         ],
@@ -251,7 +253,7 @@ def _group_view(group: dict, *, stages: list[dict], reference: str | None) -> di
 
 
 def _figures_view(figures: dict, *, population: str, dimension: str, trend: list | None = None) -> dict:
-    """Everything the page shows of one population and dimension of a version-2 snapshot."""
+    """Everything the page shows of one population and dimension of a snapshot."""
     definitions = figures.get("definitions", {})
     pop = figures["populations"][population]
     breakdown = pop["breakdowns"][dimension]

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from mentoring.models import ConsentPurpose, MigrantBackground
+from reports import figures as contract
 from reports.figures import DIMENSIONS
 from reports.models import ReportSnapshot
 from reports.services import (
@@ -72,7 +73,7 @@ def test_snapshot_counts_mentees_and_mentors_by_migrant_background(db):
     snapshot = snapshot_compute(snapshot_id=snapshot.pk)
 
     assert created and snapshot.status == ReportSnapshot.Status.DONE
-    assert snapshot.figures["version"] == 2 and snapshot.figures["k"] == 5
+    assert snapshot.figures["version"] == contract.VERSION and snapshot.figures["k"] == 5
     assert snapshot.figures["reference_group"] == "none"
     assert snapshot.figures["period"] == {"start": None, "end": None}
     assert set(snapshot.figures["participation"]) == {

@@ -1,83 +1,161 @@
-from reports.suppression import TOTAL, rate, suppress_table
+import random
+
+import pytest
+
+from reports.suppression import OTHER, TOTAL, Cell, rate, suppress_funnels
+
+STAGES = ["referred", "intake", "matched", "active"]
 
 
-def _withheld(cells):
-    return {key for key, cell in cells.items() if cell.suppressed}
+def _funnel(table, k, stages=STAGES):
+    return suppress_funnels({"dim": table}, stages=stages, k=k)["dim"]
 
 
-def test_counts_of_at_least_k_are_published_as_they_are():
-    cells = suppress_table(
-        {"a": {"matched": 12, "not_matched": 20}, "b": {"matched": 15, "not_matched": 11}},
-        columns=["matched", "not_matched"],
-        k=10,
-    )
-
-    assert _withheld(cells) == set()
-    assert cells[("a", TOTAL)].value == 32
-    assert cells[(TOTAL, TOTAL)].value == 58
+def _displays(cells, group, stages=STAGES):
+    return [cells.cells[(group, s)].display for s in stages]
 
 
-def test_a_small_cell_is_shown_as_below_k_and_its_row_partner_is_withheld_too():
-    cells = suppress_table(
-        {"a": {"matched": 4, "not_matched": 20}, "b": {"matched": 15, "not_matched": 30}},
-        columns=["matched", "not_matched"],
-        k=10,
-    )
-
-    assert cells[("a", "matched")].display == "< 10"
-    assert cells[("a", "matched")].value is None
-    # Row a's total is published, so "not matched" would reveal "matched": withheld too.
-    assert ("a", "not_matched") in _withheld(cells)
-    # Each column now has one withheld cell, so a second one is withheld in each.
-    assert ("b", "matched") in _withheld(cells)
-    assert ("b", "not_matched") in _withheld(cells)
-
-
-def test_no_withheld_count_can_be_worked_out_from_the_totals_of_its_row_or_column():
+def test_counts_of_at_least_k_are_published_as_cumulative_funnels():
+    # Furthest stage reached: a = 20 referred only, 15 intake only, 12 matched only, 30 active.
     table = {
-        "first_generation": {"matched": 4, "not_matched": 30},
-        "second_generation": {"matched": 25, "not_matched": 12},
-        "none": {"matched": 40, "not_matched": 33},
-        "declined": {"matched": 0, "not_matched": 0},
+        "a": {"referred": 20, "intake": 15, "matched": 12, "active": 30},
+        "b": {"referred": 11, "intake": 10, "matched": 10, "active": 40},
     }
-    cells = suppress_table(table, columns=["matched", "not_matched"], k=5)
 
-    # An empty group (declined: nobody) has nobody to protect; every other line must hide
-    # none or at least two entries.
-    rows = [r for r in table if sum(table[r].values())] + [TOTAL]
-    columns = ["matched", "not_matched", TOTAL]
-    lines = [[(r, c) for c in columns] for r in rows] + [[(r, c) for r in rows] for c in columns]
-    for line in lines:
-        hidden = [key for key in line if cells[key].suppressed]
-        assert len(hidden) != 1, f"{hidden[0]} could be worked out from its line"
-    for key, cell in cells.items():
-        assert cell.suppressed or cell.value >= 5, key
+    cells = _funnel(table, k=10)
+
+    assert _displays(cells, "a") == ["77", "57", "42", "30"]
+    assert _displays(cells, "b") == ["71", "60", "50", "40"]
+    assert _displays(cells, TOTAL) == ["148", "117", "92", "70"]
+    assert cells.pooled == []
+    assert (OTHER, "referred") not in cells.cells
 
 
-def test_a_rate_is_withheld_when_its_numerator_or_denominator_is():
-    cells = suppress_table(
-        {"a": {"matched": 3, "not_matched": 40}, "b": {"matched": 20, "not_matched": 30}},
-        columns=["matched", "not_matched"],
-        k=10,
-    )
-
-    assert rate(cells[("a", "matched")], cells[("a", TOTAL)], k=10) is None
-    assert rate(cells[(TOTAL, "matched")], cells[(TOTAL, TOTAL)], k=10) == round(23 / 93, 4)
-
-
-def test_empty_groups_do_not_count_as_protection_for_a_small_one():
+def test_a_stage_below_k_reads_below_k_and_a_second_group_is_withheld_beside_it():
     table = {
-        "first_generation": {"matched": 30, "not_matched": 25},
-        "none": {"matched": 40, "not_matched": 35},
-        "second_generation": {"matched": 2, "not_matched": 1},
-        "declined": {"matched": 0, "not_matched": 0},
+        "a": {"referred": 30, "intake": 10, "matched": 10, "active": 3},
+        "b": {"referred": 20, "intake": 20, "matched": 20, "active": 25},
+        "c": {"referred": 10, "intake": 10, "matched": 10, "active": 15},
     }
-    cells = suppress_table(table, columns=["matched", "not_matched"], k=10)
 
-    # Were only the empty group withheld beside second generation, "total minus what is
-    # shown" would give its 2 matched people back; so a non-empty group is withheld too.
-    assert cells[("second_generation", "matched")].suppressed
-    assert cells[("declined", "matched")].display == "< 10"
-    matched_column = [r for r in table if cells[(r, "matched")].suppressed]
-    assert sum(table[r]["matched"] for r in matched_column) >= 10
-    assert cells[(TOTAL, "matched")].value == 72
+    cells = _funnel(table, k=10)
+
+    assert cells.cells[("a", "active")].display == "< 10"
+    assert cells.cells[("a", "active")].value is None
+    # 43 active in all: with b and c shown, a's 3 would be 43 − 25 − 15. The smaller of them
+    # (c, 15) is withheld too, and reads "withheld" as it is not small itself.
+    assert cells.cells[("c", "active")].display == "withheld"
+    assert not cells.cells[("b", "active")].suppressed
+    assert cells.cells[(TOTAL, "active")].value == 43
+    # The other stages of every group stay published.
+    assert _displays(cells, "a")[:3] == ["53", "23", "13"]
+
+
+def test_small_groups_are_pooled_into_one_line_and_show_below_k_everywhere():
+    table = {
+        "large": {"referred": 10, "intake": 10, "matched": 10, "active": 30},
+        "small_1": {"referred": 1, "intake": 1, "matched": 0, "active": 4},
+        "small_2": {"referred": 0, "intake": 2, "matched": 1, "active": 3},
+        "larger": {"referred": 20, "intake": 10, "matched": 10, "active": 40},
+        "empty": {},
+    }
+
+    cells = _funnel(table, k=10)
+
+    assert cells.pooled == ["small_1", "small_2"]
+    for group in ("small_1", "small_2", "empty"):
+        assert _displays(cells, group) == ["< 10"] * 4
+    # Together the two small groups hold 12 people: their line is published where it is ≥ 10.
+    assert _displays(cells, OTHER) == ["12", "11", "< 10", "< 10"]
+    # Matched: 8 in the pool, so a second cell (the smaller of the large groups) is withheld.
+    assert cells.cells[("large", "matched")].display == "withheld"
+    assert cells.cells[("larger", "matched")].value == 50
+
+
+def test_a_pool_still_below_k_takes_in_the_smallest_other_group():
+    # A group of 4 with k = 5 beside two groups of 20: the 4 would be the total minus the
+    # others, so the smaller group joins the pool and shows "withheld" everywhere.
+    table = {
+        "first": {"referred": 5, "intake": 5, "matched": 10},
+        "none": {"referred": 4, "intake": 6, "matched": 10},
+        "second": {"referred": 1, "intake": 1, "matched": 2},
+    }
+
+    cells = _funnel(table, k=5, stages=["referred", "intake", "matched"])
+
+    assert cells.pooled == ["first", "second"]
+    assert _displays(cells, "second", ["referred", "intake", "matched"]) == ["< 5"] * 3
+    assert _displays(cells, "first", ["referred", "intake", "matched"]) == ["withheld"] * 3
+    assert _displays(cells, OTHER, ["referred", "intake", "matched"]) == ["24", "18", "12"]
+    assert _displays(cells, "none", ["referred", "intake", "matched"]) == ["20", "16", "10"]
+
+
+def test_every_breakdown_shows_the_same_totals():
+    one = {"a": {"referred": 3, "matched": 12}, "b": {"referred": 2, "matched": 1}}
+    two = {"x": {"referred": 5, "matched": 13}}
+
+    result = suppress_funnels({"one": one, "two": two}, stages=["referred", "matched"], k=5)
+
+    for stage in ("referred", "matched"):
+        assert result["one"].cells[(TOTAL, stage)] == result["two"].cells[(TOTAL, stage)]
+    assert result["two"].cells[("x", "referred")].value == 18
+
+
+def test_breakdowns_of_different_populations_are_refused():
+    with pytest.raises(ValueError, match="does not add up"):
+        suppress_funnels(
+            {"one": {"a": {"referred": 3}}, "two": {"a": {"referred": 4}}}, stages=["referred"], k=5
+        )
+
+
+def _lines_are_safe(cells, table, stages, k):
+    """No withheld count can be worked out from a published total: at every stage whose total
+    is shown, the line's withheld cells hold nobody, or are two or more holding k or more."""
+
+    def cumulative(group, stage):
+        rows = [table[g] for g in cells.pooled] if group == OTHER else [table[group]]
+        return sum(row.get(t, 0) for row in rows for t in stages[stages.index(stage) :])
+
+    lines = [g for g in table if g not in cells.pooled and cumulative(g, stages[0])]
+    lines += [OTHER] if cells.pooled else []
+    for group in cells.pooled:
+        assert all(cells.cells[(group, s)].suppressed for s in stages), group
+    for s in stages:
+        if cells.cells[(TOTAL, s)].suppressed:
+            assert all(cells.cells[(g, s)].suppressed for g in lines), s
+            continue
+        hidden = [g for g in lines if cells.cells[(g, s)].suppressed]
+        hidden_sum = sum(cumulative(g, s) for g in hidden)
+        assert hidden_sum == 0 or (len(hidden) >= 2 and hidden_sum >= k), (s, hidden, hidden_sum)
+    if cells.pooled and not cells.cells[(TOTAL, stages[0])].suppressed:
+        assert cumulative(OTHER, stages[0]) >= k
+
+
+def test_funnel_suppression_never_lets_a_small_count_be_worked_out():
+    rng = random.Random(20260630)
+    stages = ["s0", "s1", "s2", "s3"]
+    for _ in range(500):
+        groups = rng.randint(1, 5)
+        k = rng.choice([5, 10])
+        rows = {f"g{i}": {s: rng.choice([0, 0, 1, 3, 6, 12, 25]) for s in stages} for i in range(groups)}
+        together = {"all": {s: sum(row[s] for row in rows.values()) for s in stages}}
+        result = suppress_funnels({"one": rows, "two": together}, stages=stages, k=k)
+        for name, table in (("one", rows), ("two", together)):
+            cells = result[name]
+            for (g, s), cell in cells.cells.items():
+                assert cell.suppressed or cell.value >= k, (g, s)
+                if not cell.suppressed and g not in (TOTAL, OTHER):
+                    assert cell.value == sum(table[g][t] for t in stages[stages.index(s) :])
+            _lines_are_safe(cells, table, stages, k)
+        for s in stages:
+            assert result["one"].cells[(TOTAL, s)] == result["two"].cells[(TOTAL, s)]
+
+
+def test_a_rate_is_withheld_when_its_numerator_or_denominator_is_or_the_denominator_is_below_k():
+    shown_40, shown_9 = Cell(40, False, "40"), Cell(9, False, "9")
+    withheld = Cell(None, True, "< 10")
+
+    assert rate(Cell(12, False, "12"), shown_40, k=10) == 0.3
+    assert rate(withheld, shown_40, k=10) is None
+    assert rate(shown_9, withheld, k=10) is None
+    assert rate(Cell(3, False, "3"), shown_9, k=10) is None

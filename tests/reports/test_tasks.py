@@ -4,6 +4,7 @@ exactly once, safe when a message is delivered twice, failed without personal da
 import pytest
 
 from config.celery import app
+from reports import figures as contract
 from reports import services, tasks
 from reports.models import ReportSnapshot, ReportSnapshotPart
 from reports.services import snapshot_request, snapshot_request_multi, snapshot_start
@@ -65,7 +66,7 @@ def test_a_requested_snapshot_runs_as_one_task_per_population_then_assembles(
         part.status == ReportSnapshotPart.Status.DONE and part.duration_ms is not None for part in parts
     )
     assert snapshot.progress == 100
-    assert snapshot.figures["version"] == 2
+    assert snapshot.figures["version"] == contract.VERSION
     assert set(snapshot.figures["populations"]) == {"mentees", "mentors"}
     assert snapshot.data_as_of <= snapshot.generated_at
     assert snapshot.duration_ms is not None

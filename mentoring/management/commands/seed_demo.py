@@ -1,6 +1,6 @@
 """``manage.py seed_demo``: a believable demo programme, or a large one for benchmarks.
 
-    manage.py seed_demo                      # Baia Mare (40 mentors, 120 mentees) and Gent (60, 260)
+    manage.py seed_demo                      # Baia Mare (40 mentors, 120 mentees) and Gent (100, 400)
     manage.py seed_demo --reset --seed 7     # delete the demo, rebuild it from another seed
     manage.py seed_demo --mentors 10000 --mentees 20000 --sessions 1000000   # benchmark size
 
