@@ -66,6 +66,38 @@ class Programme(models.Model):
         validators=[MinValueValidator(5)],
         help_text="Counts below k are suppressed in every report (never below 5).",
     )
+    # Match health (``sessions.health``): one definition of each threshold, used by every page,
+    # reminder and report of the programme.
+    drift_days = models.PositiveSmallIntegerField(
+        default=21,
+        validators=[MinValueValidator(7), MaxValueValidator(180)],
+        help_text="A match with no session logged for this many days is drifting.",
+    )
+    log_reminder_days = models.PositiveSmallIntegerField(
+        default=14,
+        validators=[MinValueValidator(3), MaxValueValidator(180)],
+        help_text="A mentor whose active match has no session logged for this many days is reminded.",
+    )
+    concern_ack_hours = models.PositiveSmallIntegerField(
+        default=48,
+        validators=[MinValueValidator(1), MaxValueValidator(336)],
+        help_text="A concern not acknowledged within this many hours needs attention.",
+    )
+    checkin_first_day = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(7), MaxValueValidator(180)],
+        help_text="Day of the match on which the first quality check-in is due.",
+    )
+    checkin_interval_days = models.PositiveSmallIntegerField(
+        default=60,
+        validators=[MinValueValidator(14), MaxValueValidator(365)],
+        help_text="Days between later quality check-ins.",
+    )
+    session_hidden_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Session-log fields the programme does not use: topics, interpreter_used, follow_ups.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -46,3 +46,16 @@ def is_coordinator_of(*, user: User, programme_id: int) -> bool:
 def grant_programme_role(*, user: User, programme: Programme) -> None:
     for perm in ROLE_PERMISSIONS.get(user.role, ()):
         assign_perm(perm, user, programme)
+
+
+def programme_coordinators(*, programme: Programme) -> QuerySet[User]:
+    """The active coordinators of ``programme`` (who hold ``coordinate_programme`` on it)."""
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import UserObjectPermission
+
+    holders = UserObjectPermission.objects.filter(
+        content_type=ContentType.objects.get_for_model(Programme),
+        object_pk=str(programme.pk),
+        permission__codename=COORDINATE.split(".")[1],
+    ).values("user_id")
+    return User.objects.filter(pk__in=holders, is_active=True, role=User.Role.COORDINATOR).order_by("pk")

@@ -1,0 +1,1 @@
+"""Pages of what happens inside a match, one module per record."""
