@@ -1,0 +1,5 @@
+"""Reads of what happens inside a match, scoped to the asking user, one module per record."""
+
+from sessions.selectors.logs import session_log_get_for_user, session_log_list_visible_to
+
+__all__ = ["session_log_get_for_user", "session_log_list_visible_to"]
