@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format schema migrate seed bench-seed bench-import bench-reports clean
+.PHONY: install run test lint format schema migrate seed bench-seed bench-import bench-reports bench-sessions clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench-import: migrate
 ## worker processes) and the dashboard page served from it; needs `make bench-seed` first.
 bench-reports: migrate
 	$(BIN)/python -m reports.bench
+
+## 50 clients posting session logs to gunicorn for 20 s each, against Tandem's endpoint and a bare
+## insert; prints throughput, p50/p95 and Tandem ÷ bare (needs DATABASE_URL pointing at PostgreSQL).
+bench-sessions: migrate
+	$(BIN)/python -m sessions.bench
 
 clean:
 	rm -rf $(VENV) var staticfiles

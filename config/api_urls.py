@@ -20,6 +20,9 @@ from mentoring.api import (
 )
 from reports.api import ReportSnapshotViewSet
 from sessions.api import SessionLogViewSet
+from sessions.api.concerns import ConcernViewSet, NotificationViewSet
+from sessions.api.followup import CheckInViewSet, GoalViewSet, OutcomeInstrumentViewSet, OutcomeMeasureViewSet
+from sessions.api.health import AttentionFlagViewSet
 
 router = SimpleRouter()
 router.register("programmes", ProgrammeViewSet, basename="api-programme")
@@ -34,7 +37,14 @@ router.register(
 )
 router.register("matches", MatchViewSet, basename="api-match")
 router.register("session-logs", SessionLogViewSet, basename="api-session-log")
+router.register("outcome-instruments", OutcomeInstrumentViewSet, basename="api-outcome-instrument")
+router.register("outcome-measures", OutcomeMeasureViewSet, basename="api-outcome-measure")
+router.register("goals", GoalViewSet, basename="api-goal")
+router.register("checkins", CheckInViewSet, basename="api-checkin")
+router.register("attention-flags", AttentionFlagViewSet, basename="api-attention-flag")
 router.register("report-snapshots", ReportSnapshotViewSet, basename="api-report-snapshot")
+router.register("concerns", ConcernViewSet, basename="api-concern")
+router.register("notifications", NotificationViewSet, basename="api-notification")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -6,9 +6,11 @@ programme's match is not found), and a match is made only by ``matching.services
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -23,7 +25,7 @@ from config.api import (
 from matching.models import Match
 from matching.scoring import Suggestion, score_pair
 from matching.selectors import match_get_for_user, match_list_visible_to, mentor_suggestions_for_mentee
-from matching.services import match_create
+from matching.services import match_close, match_create
 from mentoring.audit import audit_record
 from mentoring.errors import NotFound
 from mentoring.models import AuditEvent, Mentee, Mentor, User
@@ -57,6 +59,10 @@ class MatchMenteeSummarySerializer(serializers.ModelSerializer):
 class MatchSerializer(serializers.ModelSerializer):
     mentor = MatchMentorSummarySerializer(read_only=True)
     mentee = MatchMenteeSummarySerializer(read_only=True)
+    is_early_closure = serializers.BooleanField(
+        read_only=True,
+        help_text="Closed within 90 days of its start or before its planned end (derived from the dates).",
+    )
 
     class Meta:
         model = Match
@@ -73,6 +79,7 @@ class MatchSerializer(serializers.ModelSerializer):
             "closed_on",
             "closure_reason",
             "closure_note",
+            "is_early_closure",
         ]
         read_only_fields = fields
 
@@ -92,6 +99,26 @@ class MatchCreateSerializer(serializers.Serializer):
     mentor = VisiblePrimaryKeyField(
         model=Mentor, visible_to=_mentors_coordinated_by, help_text="A matchable mentor of the same programme"
     )
+
+
+class MatchCloseSerializer(serializers.Serializer):
+    # Named as the match's own fields, which they set.
+    closure_reason = serializers.ChoiceField(choices=Match.ClosureReason.choices)
+    closed_on = serializers.DateField(required=False, help_text="Today when left out")
+    closure_note = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required for safeguarding and other"
+    )
+    closure_measures = serializers.DictField(
+        child=serializers.DecimalField(max_digits=6, decimal_places=2),
+        required=False,
+        default=dict,
+        help_text="The mentee's closure outcome measures: {instrument id: value}",
+    )
+
+    def validate_closure_measures(self, value: dict) -> dict:
+        if any(not str(key).isdigit() for key in value):
+            raise serializers.ValidationError("Key each value by the instrument's id.")
+        return {int(key): measure for key, measure in value.items()}
 
 
 class MentorSuggestionSerializer(serializers.Serializer):
@@ -159,6 +186,28 @@ class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         )
         match = match_list_visible_to(user=request.user).get(pk=match.pk)
         return Response(MatchSerializer(match).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MatchCloseSerializer, responses={200: MatchSerializer})
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Close the match with its reason (and a note for safeguarding and other), recording
+        the mentee's closure outcome measures at once; all errors are answered together and
+        nothing is saved unless all is well. Coordinators of the programme and admins only."""
+        match = self.get_object()
+        serializer = MatchCloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        match_close(
+            match=match,
+            closed_by=request.user,
+            reason=data["closure_reason"],
+            closed_on=data.get("closed_on") or timezone.localdate(),
+            note=data["closure_note"],
+            closure_measures=data["closure_measures"],
+            request=request,
+        )
+        match = match_list_visible_to(user=request.user).get(pk=match.pk)
+        return Response(MatchSerializer(match).data)
 
 
 class MenteeSuggestionListView(GenericAPIView):

@@ -29,6 +29,9 @@ class Match(models.Model):
 
     # Statuses that hold a place in the mentor's capacity and keep the mentee matched.
     OPEN_STATUSES = (Status.PROPOSED, Status.ACTIVE, Status.PAUSED)
+    # domain.md: closed before 3 months or before the planned end is an early closure (the same
+    # threshold as ``reports.metrics.ACTIVE_DAYS``).
+    EARLY_CLOSURE_DAYS = 90
 
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="matches")
     mentor = models.ForeignKey(Mentor, on_delete=models.PROTECT, related_name="matches")
@@ -63,6 +66,25 @@ class Match(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mentor} – {self.mentee}"
+
+    def closes_early_on(self, day) -> bool:
+        """Whether closing on ``day`` is an early closure: within ``EARLY_CLOSURE_DAYS`` of the
+        start, or before the planned end. A match that never started is not counted (as in the
+        reports, which measure a match's length from its start)."""
+        if self.started_on is None:
+            return False
+        if (day - self.started_on).days < self.EARLY_CLOSURE_DAYS:
+            return True
+        return self.planned_end_on is not None and day < self.planned_end_on
+
+    @property
+    def is_early_closure(self) -> bool:
+        """Derived from the dates, never typed in: False while the match is not closed."""
+        return (
+            self.status == self.Status.CLOSED
+            and self.closed_on is not None
+            and self.closes_early_on(self.closed_on)
+        )
 
     def clean(self) -> None:
         errors = {}

@@ -65,6 +65,10 @@ from mentoring.models import (
 from mentoring.permissions import grant_programme_role
 from mentoring.vocabulary import language_name
 from sessions.models import (
+    CheckIn,
+    Concern,
+    Goal,
+    GoalProgress,
     OutcomeInstrument,
     OutcomeMeasure,
     OutcomeStage,
@@ -565,8 +569,8 @@ MANAGER_LOGIN = DemoLogin(
     User.Role.MANAGER,
     "Maria",
     "Szabó",
-    "Baia Mare: aggregate reports and exports only, no case files",
-    (MAIN_SLUG,),
+    "Baia Mare and Gent: aggregate reports and exports only, no case files",
+    (MAIN_SLUG, SECOND_SLUG),
 )
 MENTOR_LOGIN = DemoLogin(
     "mentor", User.Role.MENTOR, "", "", "own profile, own mentees and their session logs"
@@ -1046,6 +1050,44 @@ OUTCOME_MIDWAY_DAYS = 90  # a midway measure once a match has been active three 
 OUTCOME_LIFT = {"first": 1.15, "second": 1.0, "local": 0.85}
 
 
+# The demo's concerns, one per active match in this order: one in every state of the lifecycle.
+# (status, raised days ago, severity, kind, description, referred to)
+DEMO_CONCERNS = (
+    (
+        Concern.Status.OPEN, 1, Concern.Severity.HIGH, Concern.Kind.WELL_BEING,
+        "The mother cried during our meeting; she says she cannot sleep since the eviction letter came.", "",
+    ),
+    (
+        Concern.Status.ACKNOWLEDGED, 9, Concern.Severity.MEDIUM, Concern.Kind.SCHOOL,
+        "The boy has missed school most days this month; the family says he is afraid of older pupils.", "",
+    ),
+    (
+        Concern.Status.REFERRED, 20, Concern.Severity.URGENT, Concern.Kind.SAFEGUARDING,
+        "The girl had a bruise on her face and said she was not allowed to talk about it.",
+        Concern.ReferredTo.SOCIAL_SERVICES,
+    ),
+    (
+        Concern.Status.CLOSED, 45, Concern.Severity.LOW, Concern.Kind.OTHER,
+        "The family had no heating for a week and the children were often ill.", "",
+    ),
+)  # fmt: skip
+DEMO_REFERRAL_NOTES = {
+    Concern.ReferredTo.SOCIAL_SERVICES: (
+        "Called the child protection duty line; a social worker visits this week."
+    ),
+}
+DEMO_GOALS = (
+    "Use the school's online platform to follow homework and grades",
+    "Attend the next parent–teacher meeting and prepare questions together",
+    "Read together in the home language three evenings a week",
+    "Know whom to contact at school when the child is ill",
+    "Join the school's parents' association meeting",
+    "Find an after-school homework club",
+)
+# The check-in questionnaire's codes (``sessions.services.checkins.QUESTIONS``).
+DEMO_CHECKIN_QUESTIONS = ("frequency", "openness", "school", "respect", "overall")
+
+
 @dataclass
 class ProgrammeResult:
     programme: Programme
@@ -1084,6 +1126,8 @@ class ProgrammeBuilder:
         self.rng = rng
         # Outcome measures draw from their own generator, so adding them changed nothing else.
         self.outcome_rng = Random(f"{seed}:{locale.slug}:outcomes")  # noqa: S311 - demo data
+        # Concerns, goals and check-ins too: adding them changed nothing planned before them.
+        self.followup_rng = Random(f"{seed}:{locale.slug}:followup")  # noqa: S311 - demo data
         self.today = today
         self.locale = locale
         self.n_mentors = n_mentors
@@ -2411,6 +2455,169 @@ class ProgrammeBuilder:
             _fields("mentee_id instrument_id stage value measured_on recorded_by_id created_at"),
             self.outcome_rows(),
         )
+        self._write_followup(pid, chosen)
+
+    def _write_followup(self, pid: int, chosen: PlannedMentor | None) -> None:
+        """Concerns in every state, goals with their progress and the day-30 check-ins of
+        some active matches (one family said they feel uncertain), so the coordinator's
+        concern list, the timeline and the "Needs attention" page have something to show."""
+        rng = self.followup_rng
+        writer = self.writer
+        today = self.today
+        day = datetime.timedelta(days=1)
+        active = sorted(
+            (
+                m
+                for m in self.matches
+                if m.status == Match.Status.ACTIVE and m.started_on and m.mentor.user_id is not None
+            ),
+            # The demo mentor's own match first, so "mentor" has a concern to follow.
+            key=lambda m: (m.mentor is not chosen, m.started_on, m.id),
+        )
+
+        def moment(on: datetime.date, hour_low: int = 9, hour_high: int = 18) -> datetime.datetime:
+            at = datetime.datetime.combine(
+                on, datetime.time(rng.randint(hour_low, hour_high), rng.randrange(0, 60, 5)), self.tz
+            )
+            return min(at, self.now)
+
+        # Concerns: (status, raised how many days ago, severity, kind, description, referral)
+        rows = []
+        staff = self.coordinator_id
+        for match, (status, ago, severity, kind, text, referred_to) in zip(
+            active, DEMO_CONCERNS, strict=False
+        ):
+            raised_on = max(match.started_on, today - day * ago)
+            created = moment(raised_on) if ago else self.now
+            acknowledged = referred = closed = None
+            if status != Concern.Status.OPEN:
+                acknowledged = min(created + datetime.timedelta(hours=rng.randint(2, 20)), self.now)
+            if status == Concern.Status.REFERRED or (status == Concern.Status.CLOSED and referred_to):
+                referred = min(acknowledged + datetime.timedelta(days=rng.randint(1, 3)), self.now)
+            if status == Concern.Status.CLOSED:
+                closed = min(
+                    (referred or acknowledged) + datetime.timedelta(days=rng.randint(5, 20)), self.now
+                )
+            rows.append(
+                (
+                    pid,
+                    match.mentee.id,
+                    match.id,
+                    match.mentor.user_id,
+                    kind,
+                    severity,
+                    text,
+                    status,
+                    staff if acknowledged else None,
+                    acknowledged,
+                    referred_to if referred else "",
+                    DEMO_REFERRAL_NOTES.get(referred_to, "") if referred else "",
+                    referred,
+                    staff if closed else None,
+                    closed,
+                    "Talked it through with the family and the mentor; no further action needed."
+                    if closed
+                    else "",
+                    created,
+                )  # fmt: skip
+            )
+        writer.insert(
+            Concern,
+            _fields(
+                "programme_id mentee_id match_id raised_by_id kind severity description status "
+                "acknowledged_by_id acknowledged_at referred_to referral_note referred_at closed_by_id "
+                "closed_at closure_note created_at"
+            ),
+            rows,
+        )
+
+        # Goals agreed at the start of about half the matches that started, with monthly updates.
+        started = [m for m in self.matches if m.started_on and m.started_on <= today]
+        with_goals = [m for m in started if rng.random() < 0.5]
+        planned_goals = []
+        for match in with_goals:
+            for text in rng.sample(DEMO_GOALS, k=rng.randint(1, 2)):
+                end = min(match.closed_on or today, today)
+                months = (end - match.started_on).days // 30
+                steps, progress = [], 0
+                for month in range(1, months + 1):
+                    progress = min(100, progress + rng.choice((10, 15, 20, 25, 30)))
+                    steps.append((match.started_on + day * (30 * month), progress))
+                    if progress == 100:
+                        break
+                if progress == 100:
+                    status = Goal.Status.ACHIEVED
+                elif match.closed_on and rng.random() < 0.5:
+                    status = Goal.Status.DROPPED
+                else:
+                    status = Goal.Status.OPEN
+                planned_goals.append((match, text, steps, progress, status))
+        goal_ids = writer.reserve_ids(Goal, len(planned_goals))
+        writer.insert(
+            Goal,
+            _fields(
+                "id mentee_id description agreed_on target_on status progress created_by_id "
+                "created_at updated_at"
+            ),
+            (
+                (
+                    gid,
+                    match.mentee.id,
+                    text,
+                    match.started_on,
+                    match.started_on + day * 180,
+                    status.value,
+                    progress,
+                    match.mentor.user_id,
+                    moment(match.started_on),
+                    moment(steps[-1][0] if steps else match.started_on),
+                )  # fmt: skip
+                for gid, (match, text, steps, progress, status) in zip(goal_ids, planned_goals, strict=True)
+            ),
+        )
+        writer.insert(
+            GoalProgress,
+            _fields("goal_id progress note recorded_on recorded_by_id created_at"),
+            (
+                (gid, progress, "", on, match.mentor.user_id, moment(on))
+                for gid, (match, _text, steps, _p, _s) in zip(goal_ids, planned_goals, strict=True)
+                for on, progress in steps
+            ),
+        )
+
+        # Day-30 check-ins, answered by the mentor and the family, for some active matches.
+        answered = [m for m in active if m.started_on + day * 35 <= today and rng.random() < 0.6]
+        checkins = []
+        for i, match in enumerate(answered):
+            due_on = match.started_on + day * 30
+            uncertain_family = i == len(answered) // 2  # exactly one family is unsure
+            for respondent, language in (
+                (CheckIn.Respondent.MENTOR, match.mentor.person.preferred),
+                (CheckIn.Respondent.FAMILY, match.mentee.person.preferred),
+            ):
+                unsure = uncertain_family and respondent == CheckIn.Respondent.FAMILY
+                low, high = (2, 3) if unsure else (3, 5)
+                checkins.append(
+                    (
+                        match.id,
+                        respondent.value,
+                        due_on,
+                        f"{rng.getrandbits(256):064x}",
+                        language,
+                        {code: rng.randint(low, high) for code in DEMO_CHECKIN_QUESTIONS},
+                        "",
+                        unsure,
+                        "We are not sure the meeting times work for us." if unsure else "",
+                        moment(due_on + day * rng.randint(0, 4)),
+                    )  # fmt: skip
+                )
+        writer.insert(
+            CheckIn,
+            _fields(
+                "match_id respondent due_on token language answers comment uncertain private_note answered_at"
+            ),
+            checkins,
+        )
 
     def outcome_rows(self) -> Iterator[tuple]:
         """A baseline at intake for most mentees past it; a midway measure once their match has
@@ -2632,8 +2839,10 @@ def demo_build(
         granted = UserObjectPermission.objects.count()
         for login in logins:
             for slug in login.programmes:
-                programme = next(r.programme for r in results if r.programme.slug == slug)
-                grant_programme_role(user=users[login.username], programme=programme)
+                # A sized run builds Baia Mare only.
+                programme = next((r.programme for r in results if r.programme.slug == slug), None)
+                if programme is not None:
+                    grant_programme_role(user=users[login.username], programme=programme)
         writer.counts[UserObjectPermission._meta.db_table] += UserObjectPermission.objects.count() - granted
         writer.analyze()
     mentor_matches = Match.objects.filter(mentor__user=mentor_login, status=Match.Status.ACTIVE).count()

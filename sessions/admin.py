@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from sessions.models import OutcomeInstrument, OutcomeMeasure, SessionLog
+from sessions.models import AttentionFlag, OutcomeInstrument, OutcomeMeasure, SessionLog
 
 
 @admin.register(SessionLog)
@@ -23,3 +23,40 @@ class OutcomeMeasureAdmin(admin.ModelAdmin):
     list_filter = ("instrument__programme", "instrument", "stage")
     raw_id_fields = ("mentee", "recorded_by")
     list_select_related = ("mentee__person", "instrument")
+
+
+@admin.register(AttentionFlag)
+class AttentionFlagAdmin(admin.ModelAdmin):
+    """Read-only: flags are raised and resolved by the match-health job (``sessions.services.health``)."""
+
+    list_display = ("kind", "subject", "programme", "since", "raised_at", "resolved_at")
+    list_filter = ("kind", "programme", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("subject",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+from sessions.models import Concern  # noqa: E402 - appended with the admin below
+
+
+@admin.register(Concern)
+class ConcernAdmin(admin.ModelAdmin):
+    """Read-only: a concern moves only through ``sessions.services.concerns``, which checks
+    each step, audits it and tells the raising mentor."""
+
+    list_display = ("id", "programme", "severity", "kind", "status", "created_at")
+    list_filter = ("status", "severity", "kind", "programme")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -266,3 +266,18 @@ class ReportSnapshotFactory(DjangoModelFactory):
     progress = 100
     generated_at = factory.LazyFunction(timezone.now)
     data_as_of = factory.LazyFunction(timezone.now)
+
+
+class ConcernFactory(DjangoModelFactory):
+    """An open concern a match's mentor raised about its mentee."""
+
+    class Meta:
+        model = "mentoring_sessions.Concern"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    match = factory.SubFactory(MatchFactory, programme=factory.SelfAttribute("..programme"))
+    mentee = factory.LazyAttribute(lambda o: o.match.mentee)
+    raised_by = factory.LazyAttribute(lambda o: o.match.mentor.user)
+    kind = "well_being"
+    severity = "medium"
+    description = "The mother said she has not slept for days and worries about the rent."

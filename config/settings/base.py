@@ -64,6 +64,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sessions.context_processors.inbox",
             ],
         },
     },
@@ -157,6 +158,7 @@ SPECTACULAR_SETTINGS = {
         "ConsentPurposeEnum": "mentoring.models.ConsentPurpose",
         "ModeEnum": "sessions.models.SessionMode",
         "ReportSnapshotKindEnum": "reports.models.ReportSnapshot.Kind",
+        "ConcernKindEnum": "sessions.models.Concern.Kind",
     },
 }
 
@@ -192,6 +194,15 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-participation-snapshots-nightly": {
         "task": "reports.tasks.snapshot_refresh_all_task",
         "schedule": crontab(hour=2, minute=15),
+    },
+    # Match health (sessions.tasks): hourly through the working day, not at night. Drift and
+    # overdue logs count in days, so the 07:05 run finds each day's new ones before the
+    # coordinators start; a concern crossing its 48-hour mark is flagged within the hour rather
+    # than the next morning. Every run is idempotent (a flag and its reminder go out once), and
+    # no reminder e-mail is sent to a volunteer in the middle of the night.
+    "match-health-hourly-daytime": {
+        "task": "sessions.tasks.match_health_task",
+        "schedule": crontab(minute=5, hour="7-20"),
     },
 }
 

@@ -2,7 +2,8 @@
 
 Thin: reads go through ``sessions.selectors``; a log is written only by
 ``sessions.services.session_log_create``, which also makes a retry with the same
-``idempotency_key`` answer with the first log instead of writing a second.
+``idempotency_key`` answer with the first log instead of writing a second, and corrected only
+by ``session_log_update`` (``PATCH``), whose history is ``GET .../{id}/history/``.
 """
 
 from __future__ import annotations
@@ -10,21 +11,33 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import IdFilter, ScopedViewSet, VisiblePrimaryKeyField
 from matching.models import Match
 from matching.selectors import match_list_visible_to
-from sessions.models import Participant, SessionLog, Topic
-from sessions.selectors import session_log_get_for_user, session_log_list_visible_to
-from sessions.services import session_log_create
+from mentoring.permissions import coordinated_programmes
+from sessions.models import Participant, SessionLog, SessionLogRevision
+from sessions.selectors import (
+    session_log_editable_by,
+    session_log_get_for_user,
+    session_log_list_visible_to,
+)
+from sessions.selectors.logs import session_log_revisions
+from sessions.services import session_log_create, session_log_update
+
+_TOPICS_HELP = "Codes of the programme's session topics (its own vocabulary, else the default topics)."
 
 # --- Serializers -----------------------------------------------------------------------------
 
 
 class SessionLogSerializer(serializers.ModelSerializer):
     participants = serializers.ListField(child=serializers.ChoiceField(choices=Participant.choices))
-    topics = serializers.ListField(child=serializers.ChoiceField(choices=Topic.choices))
+    topics = serializers.ListField(child=serializers.CharField(), help_text=_TOPICS_HELP)
+    editable = serializers.SerializerMethodField(
+        help_text="Whether the requesting user may still correct this log (PATCH)."
+    )
 
     class Meta:
         model = SessionLog
@@ -41,10 +54,26 @@ class SessionLogSerializer(serializers.ModelSerializer):
             "interpreter_used",
             "notes",
             "follow_ups",
+            "shared_key",
+            "updated_by",
+            "editable",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_editable(self, log: SessionLog) -> bool:
+        request = self.context.get("request")
+        if request is None:
+            return False
+        # Asked once per response, not once per row (the context is shared by a list's rows).
+        if "coordinated_programme_ids" not in self.context:
+            self.context["coordinated_programme_ids"] = set(
+                coordinated_programmes(user=request.user).values_list("pk", flat=True)
+            )
+        return session_log_editable_by(
+            log=log, user=request.user, coordinated_programme_ids=self.context["coordinated_programme_ids"]
+        )
 
 
 class SessionLogCreateSerializer(serializers.ModelSerializer):
@@ -57,7 +86,17 @@ class SessionLogCreateSerializer(serializers.ModelSerializer):
     participants = serializers.ListField(
         child=serializers.ChoiceField(choices=Participant.choices), help_text="Who took part (at least one)"
     )
-    topics = serializers.ListField(child=serializers.ChoiceField(choices=Topic.choices), required=False)
+    topics = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, help_text=_TOPICS_HELP
+    )
+    also_matches = serializers.ListField(
+        child=VisiblePrimaryKeyField(model=Match, visible_to=match_list_visible_to),
+        required=False,
+        help_text=(
+            "Your other active matches with a mentee of the same family who took part: each gets "
+            "a log with the same content (they share one `shared_key`)."
+        ),
+    )
     idempotency_key = serializers.UUIDField(
         required=False,
         allow_null=True,
@@ -81,7 +120,45 @@ class SessionLogCreateSerializer(serializers.ModelSerializer):
             "notes",
             "follow_ups",
             "idempotency_key",
+            "also_matches",
         ]
+
+
+class SessionLogUpdateSerializer(serializers.ModelSerializer):
+    """A correction of a log: any of these fields; the rules (who, until when) are
+    ``session_log_update``'s. Fields the programme hides are ignored."""
+
+    participants = serializers.ListField(
+        child=serializers.ChoiceField(choices=Participant.choices), help_text="Who took part (at least one)"
+    )
+    topics = serializers.ListField(child=serializers.CharField(max_length=40), help_text=_TOPICS_HELP)
+
+    class Meta:
+        model = SessionLog
+        fields = [
+            "held_on",
+            "duration_minutes",
+            "mode",
+            "participants",
+            "topics",
+            "language",
+            "interpreter_used",
+            "notes",
+            "follow_ups",
+        ]
+        extra_kwargs = {field: {"required": False} for field in fields}
+
+
+class SessionLogRevisionSerializer(serializers.ModelSerializer):
+    changes = serializers.DictField(
+        child=serializers.ListField(min_length=2, max_length=2),
+        help_text="{field: [before, after]} of the fields this change changed.",
+    )
+
+    class Meta:
+        model = SessionLogRevision
+        fields = ["id", "changed_by", "changed_at", "changes"]
+        read_only_fields = fields
 
 
 # --- Filters ---------------------------------------------------------------------------------
@@ -100,7 +177,7 @@ class SessionLogFilter(filters.FilterSet):
 
 class SessionLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Coordinators: every log of their programmes; mentors: the logs of their own matches.
-    Reading one log is audited."""
+    Reading one log is audited. Mentors correct their own log for 7 days, coordinators always."""
 
     model = SessionLog
     serializer_class = SessionLogSerializer
@@ -129,5 +206,24 @@ class SessionLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         serializer.is_valid(raise_exception=True)
         log, created = session_log_create(author=request.user, request=request, **serializer.validated_data)
         return Response(
-            SessionLogSerializer(log).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            SessionLogSerializer(log, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(request=SessionLogUpdateSerializer, responses={200: SessionLogSerializer})
+    def partial_update(self, request, pk=None):
+        """Correct a log: its author for 7 days after writing it, the programme's coordinators
+        at any time. The other logs of the same meeting (same `shared_key`) get the same
+        correction; each change is kept in the log's history."""
+        log = self.get_object()
+        serializer = SessionLogUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        log = session_log_update(log=log, user=request.user, request=request, **serializer.validated_data)
+        return Response(SessionLogSerializer(log, context=self.get_serializer_context()).data)
+
+    @extend_schema(responses={200: SessionLogRevisionSerializer(many=True)}, filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, pk=None):
+        """The log's changes, oldest first; visible to whoever can read the log."""
+        log = self.get_object()
+        return Response(SessionLogRevisionSerializer(session_log_revisions(log=log), many=True).data)

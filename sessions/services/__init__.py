@@ -2,7 +2,7 @@
 ``outcomes`` (outcome measures), ``concerns``, ``checkins``, ``goals``, ``notifications``,
 ``health`` (the match-health job). Import from the module that owns the record."""
 
-from sessions.services.logs import session_log_create
+from sessions.services.logs import session_log_create, session_log_update
 from sessions.services.outcomes import outcome_measure_record
 
-__all__ = ["outcome_measure_record", "session_log_create"]
+__all__ = ["outcome_measure_record", "session_log_create", "session_log_update"]

@@ -1,11 +1,18 @@
-"""Writes of session logs; each checks its rule, writes atomically and is audited."""
+"""Writes of session logs; each checks its rule, writes atomically and is audited.
+
+A meeting with several of the mentor's mentees of one family (a mother and her son) is written
+once and stored as one log per match, all carrying one ``shared_key``; a correction of one of
+them is applied to all. Fields the programme hides (``Programme.session_hidden_fields``) are
+ignored when sent: they keep their defaults on a new log and their value on a corrected one.
+"""
 
 from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -13,17 +20,79 @@ from django.utils import timezone
 from matching.models import Match
 from mentoring.audit import audit_record
 from mentoring.models import AuditEvent, User
-from sessions.models import Participant, SessionLog, Topic
+from sessions.models import Participant, SessionLog, SessionLogRevision
+from sessions.selectors.logs import (
+    session_hidden_fields_for,
+    session_log_editable_by,
+    session_log_family_matches,
+    session_topics_for,
+)
+
+# What a correction may change; the match, author and key of a log are fixed.
+EDITABLE_FIELDS = (
+    "held_on",
+    "duration_minutes",
+    "mode",
+    "participants",
+    "topics",
+    "language",
+    "interpreter_used",
+    "notes",
+    "follow_ups",
+)
+_HIDDEN_DEFAULTS = {"topics": [], "interpreter_used": False, "follow_ups": ""}
 
 
-def _choice_list_error(values, allowed, *, required: bool) -> str | None:
+def _choice_list_error(values, allowed: Iterable[str], *, required: bool) -> str | None:
     if not isinstance(values, list | tuple):
         return "Give a list."
-    unknown = [v for v in values if v not in allowed.values]
+    allowed = set(allowed)
+    unknown = [v for v in values if v not in allowed]
     if unknown:
         return f"Unknown value(s): {', '.join(map(str, unknown))}."
     if required and not values:
         return "Choose at least one."
+    return None
+
+
+def _content_errors(log: SessionLog) -> dict[str, str]:
+    """Every problem of a log's content at once: the date rules, the lists and the fields' own
+    validation. Lists that fail are emptied so ``full_clean`` does not trip over them."""
+    match = log.match
+    errors: dict[str, str] = {}
+    if isinstance(log.held_on, datetime.date):
+        if log.held_on > timezone.localdate():
+            errors["held_on"] = "The session date cannot be in the future."
+        elif match.started_on and log.held_on < match.started_on:
+            errors["held_on"] = (
+                f"The match started on {match.started_on:%d %b %Y}; the session cannot be earlier."
+            )
+    topic_codes = [code for code, _label in session_topics_for(match.programme)]
+    for field, allowed, required in (
+        ("participants", Participant.values, True),
+        ("topics", topic_codes, False),
+    ):
+        values = getattr(log, field)
+        if message := _choice_list_error(values, allowed, required=required):
+            errors[field] = message
+        else:
+            setattr(log, field, list(dict.fromkeys(values)))
+    try:
+        log.full_clean(exclude=["match", "author", "updated_by", *errors])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, " ".join(messages))
+    return errors
+
+
+def _also_matches_error(*, match: Match, also_matches: list[Match]) -> str | None:
+    allowed = {m.pk for m in session_log_family_matches(match=match)}
+    wrong = [m for m in also_matches if m.pk not in allowed]
+    if wrong:
+        return (
+            "A session can be shared only with your other active matches of the same family; "
+            f"not with match(es) {', '.join(str(m.pk) for m in wrong)}."
+        )
     return None
 
 
@@ -41,17 +110,24 @@ def session_log_create(
     notes: str = "",
     follow_ups: str = "",
     idempotency_key: uuid.UUID | None = None,
+    also_matches: list[Match] | None = None,
     request: HttpRequest | None = None,
 ) -> tuple[SessionLog, bool]:
-    """Record a session of an active match by its mentor. Returns ``(log, created)``.
+    """Record a session of an active match by its mentor. Returns ``(log, created)`` of
+    ``match``'s log.
 
-    A retry with an ``idempotency_key`` the author already used returns the first log
-    instead of writing a second one.
+    ``also_matches``: the mentor's other active matches with a mentee of the same family who
+    took part; each gets a log with the same content and one ``shared_key``.
+
+    A retry with an ``idempotency_key`` the author already used returns the first log (and
+    writes nothing, for ``also_matches`` neither) instead of writing a second one.
     """
+    also_matches = list({m.pk: m for m in (also_matches or []) if m.pk != match.pk}.values())
     if idempotency_key is not None:
-        existing = SessionLog.objects.filter(author=author, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            if existing.match_id != match.pk:
+        used = list(SessionLog.objects.filter(author=author, idempotency_key=idempotency_key))
+        if used:
+            existing = next((log for log in used if log.match_id == match.pk), None)
+            if existing is None:
                 raise ValidationError(
                     {"idempotency_key": "This key was already used for a session of another match."}
                 )
@@ -64,54 +140,133 @@ def session_log_create(
         errors["match"] = (
             f"The match is {match.get_status_display().lower()}; sessions are logged for active matches."
         )
-    if held_on > timezone.localdate():
-        errors["held_on"] = "The session date cannot be in the future."
-    elif match.started_on and held_on < match.started_on:
-        errors["held_on"] = (
-            f"The match started on {match.started_on:%d %b %Y}; the session cannot be earlier."
-        )
-    for field, values, allowed, required in (
-        ("participants", participants, Participant, True),
-        ("topics", topics or [], Topic, False),
-    ):
-        if message := _choice_list_error(values, allowed, required=required):
-            errors[field] = message
+    elif also_matches and (message := _also_matches_error(match=match, also_matches=also_matches)):
+        errors["also_matches"] = message
 
-    log = SessionLog(
-        match=match,
-        author=author,
-        held_on=held_on,
-        duration_minutes=duration_minutes,
-        mode=mode,
-        language=language,
-        participants=list(dict.fromkeys(participants)) if "participants" not in errors else [],
-        topics=list(dict.fromkeys(topics or [])) if "topics" not in errors else [],
-        interpreter_used=interpreter_used,
-        notes=notes,
-        follow_ups=follow_ups,
-        idempotency_key=idempotency_key,
-    )
-    # Report every problem at once: the rules above and the fields' own validation.
-    try:
-        log.full_clean(exclude=[field for field in errors if field in ("participants", "topics")])
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, " ".join(messages))
+    hidden = session_hidden_fields_for(match.programme)
+    values = {
+        "held_on": held_on,
+        "duration_minutes": duration_minutes,
+        "mode": mode,
+        "language": language,
+        "participants": participants,
+        "topics": topics or [],
+        "interpreter_used": interpreter_used,
+        "notes": notes,
+        "follow_ups": follow_ups,
+    }
+    values.update({field: _HIDDEN_DEFAULTS[field] for field in hidden})
+    log = SessionLog(match=match, author=author, idempotency_key=idempotency_key, **values)
+    for field, message in _content_errors(log).items():
+        errors.setdefault(field, message)
     if errors:
         raise ValidationError(errors)
+
+    shared_key = uuid.uuid4() if also_matches else None
+    logs = [log] + [
+        SessionLog(match=other, author=author, idempotency_key=idempotency_key, **values)
+        for other in also_matches
+    ]
     try:
         with transaction.atomic():
-            log.save()
-            audit_record(
-                user=author,
-                action=AuditEvent.Action.CREATE,
-                obj=log,
-                programme_id=match.programme_id,
-                request=request,
-            )
+            for each in logs:
+                each.shared_key = shared_key
+                each.participants, each.topics = list(log.participants), list(log.topics)
+                each.save()
+                audit_record(
+                    user=author,
+                    action=AuditEvent.Action.CREATE,
+                    obj=each,
+                    programme_id=each.match.programme_id,
+                    request=request,
+                )
     except IntegrityError:
-        # Two retries raced: the other one stored the log; answer with it.
+        # Two retries raced: the other one stored the logs; answer with its log of ``match``.
         if idempotency_key is None:
             raise
-        return SessionLog.objects.get(author=author, idempotency_key=idempotency_key), False
+        return SessionLog.objects.get(author=author, idempotency_key=idempotency_key, match=match), False
     return log, True
+
+
+def _jsonable(value):
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def session_log_update(
+    *, log: SessionLog, user: User, request: HttpRequest | None = None, **changes
+) -> SessionLog:
+    """Correct a log: its author within ``SessionLog.EDIT_WINDOW`` of writing it, the
+    programme's coordinators and admins at any time (domain.md). The same rules as a new log
+    apply (every error at once). Each changed log gets one ``SessionLogRevision`` of the
+    changed fields (``{field: [before, after]}``); nothing changed writes nothing. The logs of
+    the same meeting (``shared_key``) get the same correction."""
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+    if not session_log_editable_by(log=log, user=user):
+        if log.author_id == user.pk:
+            written = timezone.localtime(log.created_at)
+            raise PermissionDenied(
+                f"Mentors can correct a session log for {SessionLog.EDIT_WINDOW.days} days after "
+                f"writing it; this one was written on {written:%d %b %Y}. "
+                "Ask your coordinator to correct it."
+            )
+        raise PermissionDenied(
+            "Only the log's author (for 7 days) and the programme's coordinators can change it."
+        )
+
+    hidden = session_hidden_fields_for(log.match.programme)
+    changes = {field: value for field, value in changes.items() if field not in hidden}
+    if "topics" in changes and changes["topics"] is None:
+        changes["topics"] = []
+
+    candidate = SessionLog.objects.select_related("match__programme").get(pk=log.pk)
+    before = {field: getattr(candidate, field) for field in EDITABLE_FIELDS}
+    for field, value in changes.items():
+        setattr(candidate, field, value)
+    errors = _content_errors(candidate)
+    if errors:
+        raise ValidationError(errors)
+    after = {field: getattr(candidate, field) for field in changes}
+    changed = {field: value for field, value in after.items() if value != before[field]}
+    if not changed:
+        return candidate
+
+    now = timezone.now()
+    with transaction.atomic():
+        siblings = (
+            list(
+                SessionLog.objects.select_for_update()
+                .filter(shared_key=candidate.shared_key)
+                .exclude(pk=candidate.pk)
+            )
+            if candidate.shared_key
+            else []
+        )
+        targets = [(candidate, before)] + [
+            (sibling, {field: getattr(sibling, field) for field in changed}) for sibling in siblings
+        ]
+        for target, old in targets:
+            diff = {
+                field: [_jsonable(old[field]), _jsonable(value)]
+                for field, value in changed.items()
+                if old[field] != value
+            }
+            if not diff:
+                continue
+            for field in diff:
+                setattr(target, field, changed[field])
+            target.updated_by = user
+            target.save(update_fields=[*diff, "updated_by", "updated_at"])
+            SessionLogRevision.objects.create(log=target, changed_by=user, changed_at=now, changes=diff)
+            audit_record(
+                user=user,
+                action=AuditEvent.Action.UPDATE,
+                obj=target,
+                programme_id=log.match.programme_id,
+                request=request,
+            )
+    log.refresh_from_db()
+    return log

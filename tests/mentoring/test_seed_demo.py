@@ -364,3 +364,30 @@ def test_an_existing_account_with_a_demo_login_name_is_refused_not_given_the_dem
     admin.refresh_from_db()
     assert admin.check_password("a-real-admin-secret")
     assert not Programme.objects.exists()
+
+
+def test_demo_has_concerns_in_every_status_goals_with_progress_and_answered_checkins(demo):
+    from sessions.models import CheckIn, Concern, Goal, GoalProgress
+
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    for programme in Programme.objects.filter(slug__in=(MAIN_SLUG, SECOND_SLUG)):
+        concerns = Concern.objects.filter(programme=programme)
+        assert set(concerns.values_list("status", flat=True)) == set(Concern.Status.values)
+        opened = concerns.get(status=Concern.Status.OPEN)
+        assert timezone.localtime(opened.created_at).date() == yesterday
+        assert concerns.get(status=Concern.Status.REFERRED).referred_to == Concern.ReferredTo.SOCIAL_SERVICES
+        assert not concerns.exclude(status=Concern.Status.OPEN).filter(acknowledged_at__isnull=True).exists()
+        assert not concerns.exclude(raised_by=F("match__mentor__user")).exists()
+        assert not concerns.exclude(mentee=F("match__mentee")).exists()
+
+        goals = Goal.objects.filter(mentee__programme=programme)
+        assert goals.exists()
+        assert GoalProgress.objects.filter(goal__in=goals).exists()
+        assert not goals.exclude(progress__lte=100).exists()
+
+        checkins = CheckIn.objects.filter(match__programme=programme, answered_at__isnull=False)
+        assert checkins.filter(respondent=CheckIn.Respondent.FAMILY).exists()
+        assert checkins.filter(uncertain=True, respondent=CheckIn.Respondent.FAMILY).count() == 1
+        assert not checkins.exclude(due_on=F("match__started_on") + datetime.timedelta(days=30)).exists()
+    mentor = authenticate(username="mentor", password=DEMO_PASSWORD)
+    assert Concern.objects.filter(raised_by=mentor).exists()

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from matching.models import Match
 from mentoring.models import AuditEvent
@@ -229,3 +230,107 @@ def test_session_log_list_query_count_does_not_grow_with_rows(client_for, coordi
 
     assert rows == 10
     assert many == few
+
+
+# --- Shared logs, corrections and history ----------------------------------------------------
+
+
+@pytest.fixture
+def son_match(programme, mentor, match):
+    return MatchFactory(
+        programme=programme, mentor=mentor, mentee__family=match.mentee.family, mentee__kind="pupil"
+    )
+
+
+def test_a_session_with_mother_and_son_is_logged_once_for_both(client_for, mentor, match, son_match):
+    response = client_for(mentor.user).post(LOGS, _payload(match, also_matches=[son_match.pk]), format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["shared_key"] and body["editable"] is True
+    assert set(SessionLog.objects.values_list("match_id", flat=True)) == {match.pk, son_match.pk}
+
+
+def test_a_shared_log_retried_with_its_key_is_stored_once_per_match(client_for, mentor, match, son_match):
+    client = client_for(mentor.user)
+    payload = _payload(match, also_matches=[son_match.pk], idempotency_key=str(uuid.uuid4()))
+
+    first = client.post(LOGS, payload, format="json")
+    retry = client.post(LOGS, payload, format="json")
+
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.json()["id"] == first.json()["id"]
+    assert SessionLog.objects.count() == 2
+
+
+def test_a_log_shared_with_another_familys_match_is_refused(client_for, programme, mentor, match):
+    stranger = MatchFactory(programme=programme, mentor=mentor)
+
+    response = client_for(mentor.user).post(LOGS, _payload(match, also_matches=[stranger.pk]), format="json")
+
+    assert response.status_code == 400
+    assert "also_matches" in _field_errors(response)
+    assert not SessionLog.objects.exists()
+
+
+def test_a_log_shared_with_a_match_the_mentor_cannot_see_is_not_found(
+    client_for, programme, mentor, other_mentor, match
+):
+    theirs = MatchFactory(programme=programme, mentor=other_mentor, mentee__family=match.mentee.family)
+
+    response = client_for(mentor.user).post(LOGS, _payload(match, also_matches=[theirs.pk]), format="json")
+
+    assert response.status_code == 400
+    assert _field_errors(response) == {"also_matches.0": ["Match not found."]}
+    assert not SessionLog.objects.exists()
+
+
+def test_the_author_corrects_a_log_with_patch(client_for, mentor, match):
+    log = SessionLogFactory(match=match, duration_minutes=60)
+
+    response = client_for(mentor.user).patch(f"{LOGS}{log.pk}/", {"duration_minutes": 75}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["duration_minutes"] == 75
+    assert response.json()["updated_by"] == mentor.user.pk
+
+
+def test_the_author_cannot_patch_a_log_written_eight_days_ago(client_for, mentor, match):
+    log = SessionLogFactory(match=match)
+    SessionLog.objects.filter(pk=log.pk).update(created_at=timezone.now() - datetime.timedelta(days=8))
+
+    client = client_for(mentor.user)
+    response = client.patch(f"{LOGS}{log.pk}/", {"duration_minutes": 75}, format="json")
+
+    assert response.status_code == 403
+    assert "7 days" in response.json()["errors"][0]["message"]
+    assert client.get(f"{LOGS}{log.pk}/").json()["editable"] is False
+
+
+def test_a_bad_correction_names_its_fields(client_for, coordinator, match):
+    log = SessionLogFactory(match=match)
+
+    response = client_for(coordinator).patch(
+        f"{LOGS}{log.pk}/", {"participants": [], "topics": ["astrology"]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert set(_field_errors(response)) == {"participants", "topics"}
+
+
+def test_the_history_of_a_log_lists_its_corrections(client_for, coordinator, mentor, match):
+    log = SessionLogFactory(match=match, duration_minutes=60)
+    client_for(coordinator).patch(f"{LOGS}{log.pk}/", {"duration_minutes": 75}, format="json")
+
+    response = client_for(mentor.user).get(f"{LOGS}{log.pk}/history/")
+
+    assert response.status_code == 200
+    [revision] = response.json()
+    assert revision["changed_by"] == coordinator.pk
+    assert revision["changes"] == {"duration_minutes": [60, 75]}
+
+
+def test_the_history_of_another_mentors_log_is_not_found(client_for, programme, other_mentor, match):
+    log = SessionLogFactory(match=match)
+
+    assert client_for(other_mentor.user).get(f"{LOGS}{log.pk}/history/").status_code == 404

@@ -2,6 +2,8 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from mentoring.models import AuditEvent
 from sessions.models import OutcomeInstrument, OutcomeMeasure
@@ -102,3 +104,102 @@ def test_an_instrument_of_another_programme_is_refused(match, other_programme, c
         _record(match, foreign, coordinator, value=90)
 
     assert "instrument" in excinfo.value.message_dict
+
+
+# --- API -------------------------------------------------------------------------------------
+
+MEASURES = "/api/v1/outcome-measures/"
+INSTRUMENTS = "/api/v1/outcome-instruments/"
+
+
+def _payload(match, instrument, **overrides) -> dict:
+    payload = {
+        "mentee": match.mentee_id,
+        "instrument": instrument.pk,
+        "stage": "baseline",
+        "value": "2.5",
+        "measured_on": str(TODAY - datetime.timedelta(days=30)),
+    }
+    payload.update(overrides)
+    return payload
+
+
+def test_the_mentor_records_a_measure_through_the_api(client_for, match, engagement):
+    response = client_for(match.mentor.user).post(MEASURES, _payload(match, engagement))
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["stage"] == "baseline"
+    assert OutcomeMeasure.objects.get().recorded_by == match.mentor.user
+
+
+def test_api_errors_name_each_field_and_save_nothing(client_for, match, engagement, coordinator):
+    response = client_for(coordinator).post(
+        MEASURES, _payload(match, engagement, stage="someday", value="lots", measured_on="yesterday")
+    )
+
+    assert response.status_code == 400
+    assert {e["field"] for e in response.json()["errors"]} == {"stage", "value", "measured_on"}
+    assert not OutcomeMeasure.objects.exists()
+
+
+def test_api_rules_of_the_service_answer_400_with_the_field(client_for, match, engagement, coordinator):
+    response = client_for(coordinator).post(MEASURES, _payload(match, engagement, value="7", stage="closure"))
+
+    assert response.status_code == 400
+    messages = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert messages["value"] == "The scale runs from 1.00 to 5.00."
+    assert messages["stage"] == "Take the baseline first."
+    assert not OutcomeMeasure.objects.exists()
+
+
+def test_a_mentee_of_another_programme_is_not_found(client_for, match, engagement, other_coordinator):
+    response = client_for(other_coordinator).post(MEASURES, _payload(match, engagement))
+
+    assert response.status_code == 400
+    assert {e["field"]: e["code"] for e in response.json()["errors"]}["mentee"] == "not_found"
+
+
+def test_measures_filter_by_mentee_and_stay_in_the_programme(
+    client_for, programme, match, engagement, coordinator, other_coordinator
+):
+    other = MatchFactory(programme=programme)
+    _record(match, engagement, coordinator)
+    _record(other, engagement, coordinator, value=4)
+
+    mine = client_for(coordinator).get(MEASURES, {"mentee": match.mentee_id}).json()["results"]
+
+    assert [row["mentee"] for row in mine] == [match.mentee_id]
+    assert client_for(other_coordinator).get(MEASURES).json()["results"] == []
+
+
+def test_instruments_are_listed_for_the_users_programmes(
+    client_for, match, engagement, other_programme, other_coordinator, manager
+):
+    OutcomeInstrument.objects.create(
+        programme=other_programme, code="attendance", name="Attendance rate", scale_min=0, scale_max=100
+    )
+
+    assert [i["code"] for i in client_for(match.mentor.user).get(INSTRUMENTS).json()["results"]] == [
+        "parent_engagement"
+    ]
+    assert [i["code"] for i in client_for(other_coordinator).get(INSTRUMENTS).json()["results"]] == [
+        "attendance"
+    ]
+    assert client_for(manager).get(INSTRUMENTS).json()["results"] == []
+
+
+def test_measure_list_query_count_does_not_grow(client_for, programme, match, engagement, coordinator):
+    api = client_for(coordinator)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(MEASURES).status_code == 200
+        return len(queries)
+
+    _record(match, engagement, coordinator)
+    few = count()
+    for _ in range(3):
+        _record(MatchFactory(programme=programme), engagement, coordinator)
+
+    assert OutcomeMeasure.objects.count() == 4
+    assert count() == few

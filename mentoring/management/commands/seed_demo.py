@@ -72,6 +72,11 @@ class Command(BaseCommand):
         except DatabaseError as exc:
             raise CommandError(f"Could not write the demo, nothing was saved: {exc}") from exc
 
+        # Raise the demo's attention flags now, so the "Needs attention" page is not empty
+        # until beat first runs.
+        from sessions.services.health import match_health_run
+
+        match_health_run()
         self._report(result, seconds)
 
     def _report(self, result: DemoResult, seconds: float) -> None:
