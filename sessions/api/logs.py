@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from config.api import IdFilter, ScopedViewSet, VisiblePrimaryKeyField
 from matching.models import Match
-from matching.selectors import match_list_visible_to
+from mentoring.models import User
 from mentoring.permissions import coordinated_programmes
 from sessions.models import Participant, SessionLog, SessionLogRevision
 from sessions.selectors import (
@@ -24,7 +24,7 @@ from sessions.selectors import (
     session_log_get_for_user,
     session_log_list_visible_to,
 )
-from sessions.selectors.logs import session_log_revisions
+from sessions.selectors.logs import match_list_loggable_by, session_log_revisions
 from sessions.services import session_log_create, session_log_update
 
 _TOPICS_HELP = "Codes of the programme's session topics (its own vocabulary, else the default topics)."
@@ -66,14 +66,14 @@ class SessionLogSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is None:
             return False
-        # Asked once per response, not once per row (the context is shared by a list's rows).
-        if "coordinated_programme_ids" not in self.context:
+        # Asked once per response, not once per row (the context is shared by a list's rows),
+        # and only of coordinators: nobody else's answer depends on it.
+        if request.user.role == User.Role.COORDINATOR and "coordinated_programme_ids" not in self.context:
             self.context["coordinated_programme_ids"] = set(
                 coordinated_programmes(user=request.user).values_list("pk", flat=True)
             )
-        return session_log_editable_by(
-            log=log, user=request.user, coordinated_programme_ids=self.context["coordinated_programme_ids"]
-        )
+        coordinated = self.context.get("coordinated_programme_ids")
+        return session_log_editable_by(log=log, user=request.user, coordinated_programme_ids=coordinated)
 
 
 class SessionLogCreateSerializer(serializers.ModelSerializer):
@@ -81,7 +81,7 @@ class SessionLogCreateSerializer(serializers.ModelSerializer):
     match (its mentor, active) and the date are the service's."""
 
     match = VisiblePrimaryKeyField(
-        model=Match, visible_to=match_list_visible_to, help_text="One of your active matches"
+        model=Match, visible_to=match_list_loggable_by, help_text="One of your active matches"
     )
     participants = serializers.ListField(
         child=serializers.ChoiceField(choices=Participant.choices), help_text="Who took part (at least one)"
@@ -90,7 +90,7 @@ class SessionLogCreateSerializer(serializers.ModelSerializer):
         child=serializers.CharField(max_length=40), required=False, help_text=_TOPICS_HELP
     )
     also_matches = serializers.ListField(
-        child=VisiblePrimaryKeyField(model=Match, visible_to=match_list_visible_to),
+        child=VisiblePrimaryKeyField(model=Match, visible_to=match_list_loggable_by),
         required=False,
         help_text=(
             "Your other active matches with a mentee of the same family who took part: each gets "

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from matching.models import Match
+from matching.selectors import match_list_visible_to
 from mentoring.audit import audited_get
 from mentoring.models import Programme, SessionMode, User
 from mentoring.permissions import coordinated_programmes
@@ -130,3 +131,15 @@ def session_log_defaults_for(*, match: Match) -> dict:
         "language": language,
         "participants": [match.mentee.kind] if match.mentee.kind in Participant.values else [],
     }
+
+
+def match_list_loggable_by(*, user: User) -> QuerySet[Match]:
+    """The matches whose id a user may give when logging a session, with what the rules of a
+    new log read (its mentor and programme) in the same query. Mentors log their own matches
+    only, so theirs is a lookup on one join; anyone else gets what they may see, and the
+    service then answers why they cannot log it."""
+    if user.is_authenticated and user.role == User.Role.MENTOR:
+        qs = Match.objects.filter(mentor__user=user)
+    else:
+        qs = match_list_visible_to(user=user)
+    return qs.select_related("mentor", "programme")

@@ -78,7 +78,13 @@ def _content_errors(log: SessionLog) -> dict[str, str]:
         else:
             setattr(log, field, list(dict.fromkeys(values)))
     try:
-        log.full_clean(exclude=["match", "author", "updated_by", *errors])
+        # The database holds the constraints (unique key, duration bounds) and the foreign keys
+        # are loaded objects: checking them here would cost a query each on every write.
+        log.full_clean(
+            exclude=["match", "author", "updated_by", *errors],
+            validate_unique=False,
+            validate_constraints=False,
+        )
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, " ".join(messages))

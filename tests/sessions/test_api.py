@@ -334,3 +334,17 @@ def test_the_history_of_another_mentors_log_is_not_found(client_for, programme, 
     log = SessionLogFactory(match=match)
 
     assert client_for(other_mentor.user).get(f"{LOGS}{log.pk}/history/").status_code == 404
+
+
+def test_logging_a_session_takes_a_fixed_handful_of_queries(client_for, mentor, match):
+    client = client_for(mentor.user)
+    client.post(LOGS, _payload(match, idempotency_key=str(uuid.uuid4())))  # warm-up
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(LOGS, _payload(match, idempotency_key=str(uuid.uuid4())))
+
+    assert response.status_code == 201, response.json()
+    # The session's user, the match with its mentor and programme, the used key, the
+    # programme's topics, then the log and its audit row inside one transaction.
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) <= 7, "\n".join(statements)
