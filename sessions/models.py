@@ -71,8 +71,10 @@ class SessionLog(models.Model):
     class Meta:
         ordering = ["-held_on", "-id"]
         constraints = [
+            # The key is kept on the log of the match the mentor logged for; the other logs of
+            # a family meeting (same ``shared_key``) have none.
             models.UniqueConstraint(
-                fields=["author", "idempotency_key", "match"],
+                fields=["author", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
                 name="session_log_unique_idempotency_key",
             ),

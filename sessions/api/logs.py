@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from config.api import IdFilter, ScopedViewSet, VisiblePrimaryKeyField
 from matching.models import Match
-from mentoring.models import User
+from mentoring.models import SessionMode, User
 from mentoring.permissions import coordinated_programmes
 from sessions.models import Participant, SessionLog, SessionLogRevision
 from sessions.selectors import (
@@ -32,35 +32,35 @@ _TOPICS_HELP = "Codes of the programme's session topics (its own vocabulary, els
 # --- Serializers -----------------------------------------------------------------------------
 
 
-class SessionLogSerializer(serializers.ModelSerializer):
-    participants = serializers.ListField(child=serializers.ChoiceField(choices=Participant.choices))
-    topics = serializers.ListField(child=serializers.CharField(), help_text=_TOPICS_HELP)
+class SessionLogSerializer(serializers.Serializer):
+    """A session log as the API shows it. Fields are declared, not read from the model, so the
+    one-request write path (a mentor on a phone) does not rebuild them on every call."""
+
+    id = serializers.IntegerField(read_only=True)
+    match = serializers.IntegerField(source="match_id", read_only=True)
+    author = serializers.IntegerField(source="author_id", read_only=True, allow_null=True)
+    held_on = serializers.DateField(read_only=True)
+    duration_minutes = serializers.IntegerField(read_only=True)
+    mode = serializers.ChoiceField(choices=SessionMode.choices, read_only=True)
+    participants = serializers.ListField(
+        child=serializers.ChoiceField(choices=Participant.choices), read_only=True
+    )
+    topics = serializers.ListField(child=serializers.CharField(), read_only=True, help_text=_TOPICS_HELP)
+    language = serializers.CharField(read_only=True, help_text="ISO 639 code of the language used")
+    interpreter_used = serializers.BooleanField(read_only=True)
+    notes = serializers.CharField(read_only=True, help_text="Private to the mentor and coordinators")
+    follow_ups = serializers.CharField(read_only=True)
+    shared_key = serializers.UUIDField(
+        read_only=True,
+        allow_null=True,
+        help_text="The same on every log of one meeting with several mentees of a family.",
+    )
+    updated_by = serializers.IntegerField(source="updated_by_id", read_only=True, allow_null=True)
     editable = serializers.SerializerMethodField(
         help_text="Whether the requesting user may still correct this log (PATCH)."
     )
-
-    class Meta:
-        model = SessionLog
-        fields = [
-            "id",
-            "match",
-            "author",
-            "held_on",
-            "duration_minutes",
-            "mode",
-            "participants",
-            "topics",
-            "language",
-            "interpreter_used",
-            "notes",
-            "follow_ups",
-            "shared_key",
-            "updated_by",
-            "editable",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
     def get_editable(self, log: SessionLog) -> bool:
         request = self.context.get("request")
@@ -76,9 +76,19 @@ class SessionLogSerializer(serializers.ModelSerializer):
         return session_log_editable_by(log=log, user=request.user, coordinated_programme_ids=coordinated)
 
 
-class SessionLogCreateSerializer(serializers.ModelSerializer):
-    """The input of a new log. Field types and bounds come from the model; the rules about the
-    match (its mentor, active) and the date are the service's."""
+class SessionLogCreateSerializer(serializers.Serializer):
+    """The input of a new log: the shape only. The rules about the match (its mentor, active),
+    the date, the topics and the language are the service's."""
+
+    held_on = serializers.DateField()
+    duration_minutes = serializers.IntegerField(min_value=5, max_value=600, help_text="From 5 to 600.")
+    mode = serializers.ChoiceField(choices=SessionMode.choices)
+    language = serializers.CharField(max_length=3, help_text="ISO 639 code of the language used")
+    interpreter_used = serializers.BooleanField(required=False, default=False)
+    notes = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Private to the mentor and coordinators"
+    )
+    follow_ups = serializers.CharField(required=False, allow_blank=True, default="")
 
     match = VisiblePrimaryKeyField(
         model=Match, visible_to=match_list_loggable_by, help_text="One of your active matches"
@@ -105,23 +115,6 @@ class SessionLogCreateSerializer(serializers.ModelSerializer):
             "submission: a retry answers 200 with the first log instead of writing a second."
         ),
     )
-
-    class Meta:
-        model = SessionLog
-        fields = [
-            "match",
-            "held_on",
-            "duration_minutes",
-            "mode",
-            "participants",
-            "topics",
-            "language",
-            "interpreter_used",
-            "notes",
-            "follow_ups",
-            "idempotency_key",
-            "also_matches",
-        ]
 
 
 class SessionLogUpdateSerializer(serializers.ModelSerializer):

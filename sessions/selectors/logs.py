@@ -4,7 +4,7 @@ mentees of the family the mentor may log the same meeting for."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -84,9 +84,12 @@ def session_log_revisions(*, log: SessionLog) -> QuerySet[SessionLogRevision]:
     return log.revisions.select_related("changed_by").order_by("changed_at", "pk")
 
 
-def session_topics_for(programme: Programme) -> list[tuple[str, str]]:
+def session_topics_for(programme: Programme, *, has_own: bool | None = None) -> list[tuple[str, str]]:
     """The topics a session of ``programme`` may have: its own active vocabulary when it has
-    one, else the default ``Topic`` choices."""
+    one, else the default ``Topic`` choices. ``has_own`` (when the caller already knows, see
+    ``match_list_loggable_by``) saves the query for a programme without a vocabulary."""
+    if has_own is False:
+        return list(Topic.choices)
     own = list(
         SessionTopic.objects.filter(programme=programme, is_active=True)
         .order_by("order", "name")
@@ -135,11 +138,25 @@ def session_log_defaults_for(*, match: Match) -> dict:
 
 def match_list_loggable_by(*, user: User) -> QuerySet[Match]:
     """The matches whose id a user may give when logging a session, with what the rules of a
-    new log read (its mentor and programme) in the same query. Mentors log their own matches
-    only, so theirs is a lookup on one join; anyone else gets what they may see, and the
-    service then answers why they cannot log it."""
+    new log read (its mentor, programme, and whether the programme has its own topics) in the
+    same query. Mentors log their own matches only, so theirs reads just the columns the rules
+    read (the mentor's user id as ``mentor_user_id``); anyone else gets what they may see, and
+    the service then answers why they cannot log it."""
+    own_topics = Exists(SessionTopic.objects.filter(programme=OuterRef("programme"), is_active=True))
     if user.is_authenticated and user.role == User.Role.MENTOR:
-        qs = Match.objects.filter(mentor__user=user)
+        qs = (
+            Match.objects.filter(mentor__user=user)
+            .select_related("programme")
+            .only(
+                "status",
+                "started_on",
+                "mentee_id",
+                "mentor_id",
+                "programme__local_language",
+                "programme__session_hidden_fields",
+            )
+            .annotate(mentor_user_id=F("mentor__user_id"))
+        )
     else:
-        qs = match_list_visible_to(user=user)
-    return qs.select_related("mentor", "programme")
+        qs = match_list_visible_to(user=user).select_related("mentor", "programme")
+    return qs.annotate(programme_has_own_topics=own_topics)

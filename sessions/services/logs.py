@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -18,7 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from matching.models import Match
-from mentoring.audit import audit_record
+from mentoring.audit import audit_record, create_audited
 from mentoring.models import AuditEvent, User
 from sessions.models import Participant, SessionLog, SessionLogRevision
 from sessions.selectors.logs import (
@@ -67,7 +68,12 @@ def _content_errors(log: SessionLog) -> dict[str, str]:
             errors["held_on"] = (
                 f"The match started on {match.started_on:%d %b %Y}; the session cannot be earlier."
             )
-    topic_codes = [code for code, _label in session_topics_for(match.programme)]
+    topic_codes = [
+        code
+        for code, _label in session_topics_for(
+            match.programme, has_own=getattr(match, "programme_has_own_topics", None)
+        )
+    ]
     for field, allowed, required in (
         ("participants", Participant.values, True),
         ("topics", topic_codes, False),
@@ -129,18 +135,10 @@ def session_log_create(
     writes nothing, for ``also_matches`` neither) instead of writing a second one.
     """
     also_matches = list({m.pk: m for m in (also_matches or []) if m.pk != match.pk}.values())
-    if idempotency_key is not None:
-        used = list(SessionLog.objects.filter(author=author, idempotency_key=idempotency_key))
-        if used:
-            existing = next((log for log in used if log.match_id == match.pk), None)
-            if existing is None:
-                raise ValidationError(
-                    {"idempotency_key": "This key was already used for a session of another match."}
-                )
-            return existing, False
-
     errors: dict[str, str] = {}
-    if match.mentor.user_id != author.pk:
+    # ``match_list_loggable_by`` hands the mentor's user id along; otherwise ask the mentor.
+    mentor_user_id = getattr(match, "mentor_user_id", None) or match.mentor.user_id
+    if mentor_user_id != author.pk:
         errors["match"] = "Only the match's mentor can log its sessions."
     elif match.status != Match.Status.ACTIVE:
         errors["match"] = (
@@ -166,32 +164,42 @@ def session_log_create(
     for field, message in _content_errors(log).items():
         errors.setdefault(field, message)
     if errors:
+        # A retry of a submission stored before (its match has closed since, say) still
+        # answers with what was stored.
+        if idempotency_key is not None and (retried := _retried(author, idempotency_key, match)):
+            return retried, False
         raise ValidationError(errors)
 
+    # The meeting's other logs share ``shared_key``; the key that makes a retry harmless is
+    # kept on the log of ``match`` alone, so the database's unique constraint on (author, key)
+    # catches a retry in the insert itself, without a query first.
     shared_key = uuid.uuid4() if also_matches else None
-    logs = [log] + [
-        SessionLog(match=other, author=author, idempotency_key=idempotency_key, **values)
-        for other in also_matches
-    ]
+    logs = [log] + [SessionLog(match=other, author=author, **values) for other in also_matches]
     try:
-        with transaction.atomic():
+        # One log (the usual case) is one statement with its audit row; a family meeting's
+        # logs are written together or not at all.
+        with transaction.atomic() if len(logs) > 1 else nullcontext():
             for each in logs:
                 each.shared_key = shared_key
                 each.participants, each.topics = list(log.participants), list(log.topics)
-                each.save()
-                audit_record(
-                    user=author,
-                    action=AuditEvent.Action.CREATE,
-                    obj=each,
-                    programme_id=each.match.programme_id,
-                    request=request,
-                )
+                create_audited(each, user=author, programme_id=each.match.programme_id, request=request)
     except IntegrityError:
-        # Two retries raced: the other one stored the logs; answer with its log of ``match``.
-        if idempotency_key is None:
+        # A retry, or two racing: the first one stored the logs; answer with its log.
+        if idempotency_key is None or (retried := _retried(author, idempotency_key, match)) is None:
             raise
-        return SessionLog.objects.get(author=author, idempotency_key=idempotency_key, match=match), False
+        return retried, False
     return log, True
+
+
+def _retried(author: User, idempotency_key: uuid.UUID, match: Match) -> SessionLog | None:
+    """The log ``author`` stored with ``idempotency_key``, if any; a key used for a session of
+    another match is refused."""
+    used = SessionLog.objects.filter(author=author, idempotency_key=idempotency_key).first()
+    if used is not None and used.match_id != match.pk:
+        raise ValidationError(
+            {"idempotency_key": "This key was already used for a session of another match."}
+        )
+    return used
 
 
 def _jsonable(value):
