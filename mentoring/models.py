@@ -93,6 +93,9 @@ class Programme(models.Model):
         validators=[MinValueValidator(14), MaxValueValidator(365)],
         help_text="Days between later quality check-ins.",
     )
+    # Kept by ``SessionTopic.save``/``delete``: whether the programme has its own active session
+    # topics, so checking a new log's topics reads the programme row it already has.
+    has_session_topics = models.BooleanField(default=False, editable=False)
     session_hidden_fields = models.JSONField(
         default=list,
         blank=True,

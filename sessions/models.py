@@ -8,7 +8,7 @@ import datetime
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 
 from matching.models import Match
@@ -189,6 +189,23 @@ class SessionTopic(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self.programme_topics_changed(self.programme_id)
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self.programme_topics_changed(self.programme_id)
+        return result
+
+    @classmethod
+    def programme_topics_changed(cls, programme_id: int) -> None:
+        """Refresh ``Programme.has_session_topics`` from the programme's active topics."""
+        from mentoring.models import Programme
+
+        active = cls.objects.filter(programme_id=OuterRef("pk"), is_active=True)
+        Programme.objects.filter(pk=programme_id).update(has_session_topics=models.Exists(active))
 
 
 class Concern(models.Model):

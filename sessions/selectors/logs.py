@@ -4,7 +4,7 @@ mentees of the family the mentor may log the same meeting for."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -84,11 +84,10 @@ def session_log_revisions(*, log: SessionLog) -> QuerySet[SessionLogRevision]:
     return log.revisions.select_related("changed_by").order_by("changed_at", "pk")
 
 
-def session_topics_for(programme: Programme, *, has_own: bool | None = None) -> list[tuple[str, str]]:
+def session_topics_for(programme: Programme) -> list[tuple[str, str]]:
     """The topics a session of ``programme`` may have: its own active vocabulary when it has
-    one, else the default ``Topic`` choices. ``has_own`` (when the caller already knows, see
-    ``match_list_loggable_by``) saves the query for a programme without a vocabulary."""
-    if has_own is False:
+    one, else the default ``Topic`` choices (no query then)."""
+    if not programme.has_session_topics:
         return list(Topic.choices)
     own = list(
         SessionTopic.objects.filter(programme=programme, is_active=True)
@@ -138,11 +137,10 @@ def session_log_defaults_for(*, match: Match) -> dict:
 
 def match_list_loggable_by(*, user: User) -> QuerySet[Match]:
     """The matches whose id a user may give when logging a session, with what the rules of a
-    new log read (its mentor, programme, and whether the programme has its own topics) in the
-    same query. Mentors log their own matches only, so theirs reads just the columns the rules
-    read (the mentor's user id as ``mentor_user_id``); anyone else gets what they may see, and
-    the service then answers why they cannot log it."""
-    own_topics = Exists(SessionTopic.objects.filter(programme=OuterRef("programme"), is_active=True))
+    new log read (its mentor and programme) in the same query. Mentors log their own matches
+    only, so theirs reads just the columns the rules read (the mentor's user id as
+    ``mentor_user_id``); anyone else gets what they may see, and the service then answers why
+    they cannot log it."""
     if user.is_authenticated and user.role == User.Role.MENTOR:
         qs = (
             Match.objects.filter(mentor__user=user)
@@ -154,9 +152,10 @@ def match_list_loggable_by(*, user: User) -> QuerySet[Match]:
                 "mentor_id",
                 "programme__local_language",
                 "programme__session_hidden_fields",
+                "programme__has_session_topics",
             )
             .annotate(mentor_user_id=F("mentor__user_id"))
         )
     else:
         qs = match_list_visible_to(user=user).select_related("mentor", "programme")
-    return qs.annotate(programme_has_own_topics=own_topics)
+    return qs

@@ -68,12 +68,7 @@ def _content_errors(log: SessionLog) -> dict[str, str]:
             errors["held_on"] = (
                 f"The match started on {match.started_on:%d %b %Y}; the session cannot be earlier."
             )
-    topic_codes = [
-        code
-        for code, _label in session_topics_for(
-            match.programme, has_own=getattr(match, "programme_has_own_topics", None)
-        )
-    ]
+    topic_codes = [code for code, _label in session_topics_for(match.programme)]
     for field, allowed, required in (
         ("participants", Participant.values, True),
         ("topics", topic_codes, False),

@@ -194,7 +194,10 @@ def test_a_log_cannot_be_shared_with_another_mentors_match_of_the_family(
 def test_topics_come_from_the_programmes_own_vocabulary_when_it_has_one(match, programme):
     SessionTopic.objects.create(programme=programme, code="housing", name="Housing")
     SessionTopic.objects.create(programme=programme, code="retired", name="Retired", is_active=False)
+    programme.refresh_from_db()
+    match.refresh_from_db()
 
+    assert programme.has_session_topics
     assert session_topics_for(programme) == [("housing", "Housing")]
     log, _ = _log(match, topics=["housing"])
     assert log.topics == ["housing"]
@@ -204,6 +207,15 @@ def test_topics_come_from_the_programmes_own_vocabulary_when_it_has_one(match, p
 
 
 def test_a_programme_without_its_own_topics_uses_the_default_ones(programme):
+    assert session_topics_for(programme) == list(Topic.choices)
+
+
+def test_a_programme_whose_last_topic_is_removed_goes_back_to_the_default_ones(programme):
+    topic = SessionTopic.objects.create(programme=programme, code="housing", name="Housing")
+    topic.delete()
+    programme.refresh_from_db()
+
+    assert not programme.has_session_topics
     assert session_topics_for(programme) == list(Topic.choices)
 
 
