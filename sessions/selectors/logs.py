@@ -117,19 +117,26 @@ def session_log_family_matches(*, match: Match) -> QuerySet[Match]:
     )
 
 
+DEFAULT_SESSION_MINUTES = 60
+
+
 def session_log_defaults_for(*, match: Match) -> dict:
-    """What a new log of ``match`` starts with: today, the mode and language of the match's
-    latest log (else in person and the mentee's preferred language, else the programme's), and
-    the mentee as participant (a parent or a pupil)."""
-    latest = match.session_logs.order_by("-held_on", "-pk").values("mode", "language").first()
+    """What a new log of ``match`` starts with: today, the mode, length and language of the
+    match's latest log (else in person for an hour in the mentee's preferred language, else the
+    programme's), and the mentee as participant (a parent or a pupil)."""
+    latest = (
+        match.session_logs.order_by("-held_on", "-pk").values("mode", "language", "duration_minutes").first()
+    )
     if latest:
-        mode, language = latest["mode"], latest["language"]
+        mode, language, minutes = latest["mode"], latest["language"], latest["duration_minutes"]
     else:
         preferred = next((pl.language for pl in match.mentee.person.languages.all() if pl.is_preferred), None)
         mode, language = SessionMode.IN_PERSON, preferred or match.programme.local_language
+        minutes = DEFAULT_SESSION_MINUTES
     return {
         "held_on": timezone.localdate(),
         "mode": mode,
+        "duration_minutes": minutes,
         "language": language,
         "participants": [match.mentee.kind] if match.mentee.kind in Participant.values else [],
     }

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 
 from mentoring.models import User
 from mentoring.views import role_required
-from sessions.models import AttentionFlag
+from sessions.models import AttentionFlag, Concern
+from sessions.selectors.concerns import concern_list_visible_to
 from sessions.selectors.health import (
     attention_flag_get_for_user,
     attention_flags_visible_to,
@@ -35,13 +36,20 @@ def attention_page(request: HttpRequest) -> HttpResponse:
     sections = [
         {"kind": kind, "label": label, "flags": groups[kind]} for kind, label in AttentionFlag.Kind.choices
     ]
+    # Every concern still open, beside the flags: the most severe first.
+    overdue = {flag.concern_id for flag in groups[AttentionFlag.Kind.UNACKNOWLEDGED_CONCERN]}
+    open_concerns = list(concern_list_visible_to(user=request.user).exclude(status=Concern.Status.CLOSED))
+    for concern in open_concerns:
+        concern.overdue = concern.pk in overdue
+        concern.days = (today - timezone.localdate(concern.created_at)).days
     return render(
         request,
         "sessions/attention.html",
         {
             "section": "attention",
             "sections": sections,
-            "total": sum(len(flags) for flags in groups.values()),
+            "open_concerns": open_concerns,
+            "total": sum(len(flags) for flags in groups.values()) + len(open_concerns),
             "last_checked_at": match_health_last_checked_at(user=request.user),
         },
     )

@@ -74,6 +74,38 @@ def test_the_page_lists_each_kind_for_the_coordinator_and_nothing_of_another_pro
     assert reverse("matching:match-close", args=[ours.pk]) in html
 
 
+def test_the_page_lists_every_open_concern_and_marks_the_late_ones(client, coordinator, programme, flagged):
+    (ours,), _theirs = flagged
+    fresh = Concern.objects.create(
+        programme=programme,
+        mentee=ours.mentee,
+        match=ours,
+        severity=Concern.Severity.LOW,
+        description="Seemed tired.",
+    )
+    closed = Concern.objects.create(
+        programme=programme,
+        mentee=ours.mentee,
+        severity=Concern.Severity.LOW,
+        description="Solved.",
+        status=Concern.Status.CLOSED,
+        acknowledged_at=timezone.now(),
+        closed_at=timezone.now(),
+    )
+    late = Concern.objects.get(programme=programme, severity=Concern.Severity.HIGH)
+    client.force_login(coordinator)
+
+    html = client.get(reverse("sessions:attention")).content.decode()
+
+    assert f'data-concern="{fresh.pk}"' in html and f'data-concern="{late.pk}"' in html
+    assert f'data-concern="{closed.pk}"' not in html
+    late_item = html[html.index(f'data-concern="{late.pk}"') :].split("</li>")[0]
+    fresh_item = html[html.index(f'data-concern="{fresh.pk}"') :].split("</li>")[0]
+    assert "not acknowledged in time" in late_item and "not acknowledged in time" not in fresh_item
+    theirs_concern = Concern.objects.exclude(programme=programme).get()
+    assert f'data-concern="{theirs_concern.pk}"' not in html
+
+
 def test_the_page_is_oldest_first(client, coordinator, programme):
     matches = _needs_attention(programme, n=3)
     match_health_run()

@@ -70,13 +70,29 @@ def _form(**overrides) -> dict:
     return data
 
 
-def test_a_new_log_starts_with_the_mode_and_language_of_the_matchs_latest_log(mentor_client, match):
-    SessionLogFactory(match=match, mode="video", language="ro", held_on=TODAY() - datetime.timedelta(days=3))
+def test_a_new_log_starts_with_the_mode_length_and_language_of_the_matchs_latest_log(mentor_client, match):
+    SessionLogFactory(
+        match=match,
+        mode="video",
+        language="ro",
+        duration_minutes=45,
+        held_on=TODAY() - datetime.timedelta(days=3),
+    )
 
     form = mentor_client.get(_url(match)).context["form"]
 
     assert (form["mode"].value(), form["language"].value()) == ("video", "ro")
+    assert form["duration_minutes"].value() == 45
     assert form["participants"].value() == ["parent"]
+    assert form["held_on"].value() == TODAY()
+
+
+def test_a_first_log_starts_in_person_for_an_hour_in_the_mentees_language(mentor_client, match):
+    form = mentor_client.get(_url(match)).context["form"]
+
+    assert form["mode"].value() == "in_person"
+    assert form["duration_minutes"].value() == 60
+    assert form["language"].value() == "uk"
 
 
 def test_the_form_offers_the_familys_other_matches_as_also_with(mentor_client, match, son_match):
