@@ -25,19 +25,10 @@ from sessions.selectors.logs import (
     session_log_family_matches,
     session_topics_for,
 )
+from sessions.services.logs import EDITABLE_FIELDS
 
 CONCERN_FIELDS = ("concern_severity", "concern_description")
-LOG_FIELDS = (
-    "held_on",
-    "duration_minutes",
-    "mode",
-    "participants",
-    "topics",
-    "language",
-    "interpreter_used",
-    "notes",
-    "follow_ups",
-)
+LOG_FIELDS = EDITABLE_FIELDS  # the form shows what a log holds and a correction may change
 
 
 def _language_codes(match: Match) -> list[str]:

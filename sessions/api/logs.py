@@ -26,6 +26,7 @@ from sessions.selectors import (
 )
 from sessions.selectors.logs import match_list_loggable_by, session_log_revisions
 from sessions.services import session_log_create, session_log_update
+from sessions.services.logs import EDITABLE_FIELDS
 
 _TOPICS_HELP = "Codes of the programme's session topics (its own vocabulary, else the default topics)."
 
@@ -128,17 +129,7 @@ class SessionLogUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SessionLog
-        fields = [
-            "held_on",
-            "duration_minutes",
-            "mode",
-            "participants",
-            "topics",
-            "language",
-            "interpreter_used",
-            "notes",
-            "follow_ups",
-        ]
+        fields = list(EDITABLE_FIELDS)
         extra_kwargs = {field: {"required": False} for field in fields}
 
 

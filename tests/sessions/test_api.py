@@ -344,7 +344,12 @@ def test_logging_a_session_takes_a_fixed_handful_of_queries(client_for, mentor, 
         response = client.post(LOGS, _payload(match, idempotency_key=str(uuid.uuid4())))
 
     assert response.status_code == 201, response.json()
-    # The match with its mentor, programme and whether the programme has its own topics, then
-    # the log and its audit row inside one transaction (a retry is caught by the insert).
-    statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) <= 5, "\n".join(statements)
+    # The match with its mentor and programme, then the log and its audit row (one statement on
+    # PostgreSQL); a retry is caught by the insert itself. The session machinery of the test
+    # client's cookie login is not the endpoint's work.
+    statements = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "django_session" not in q["sql"] and not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    assert len(statements) <= 3, "\n".join(statements)
