@@ -18,6 +18,7 @@ from mentoring.api import (
     ProgrammeViewSet,
     SelfAssessmentQuestionViewSet,
 )
+from mentoring.api_privacy import PersonDataExportView, PersonEraseView
 from reports.api import ReportSnapshotViewSet
 from sessions.api import SessionLogViewSet
 from sessions.api.concerns import ConcernViewSet, NotificationViewSet
@@ -54,5 +55,9 @@ urlpatterns = [
         MenteeSuggestionListView.as_view(),
         name="api-mentee-suggestions",
     ),
+    path(
+        "people/<int:person_id>/data-export/", PersonDataExportView.as_view(), name="api-person-data-export"
+    ),
+    path("people/<int:person_id>/erase/", PersonEraseView.as_view(), name="api-person-erase"),
     *router.urls,
 ]

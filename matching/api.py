@@ -63,6 +63,10 @@ class MatchSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Closed within 90 days of its start or before its planned end (derived from the dates).",
     )
+    # Declared so the schema allows "" (not closed): DRF drops allow_blank from read-only fields.
+    closure_reason = serializers.ChoiceField(
+        choices=Match.ClosureReason.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Match

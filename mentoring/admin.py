@@ -19,6 +19,7 @@ from mentoring.models import (
     School,
     SelfAssessment,
     SelfAssessmentQuestion,
+    TaskOutbox,
     TrainingRecord,
     User,
 )
@@ -158,4 +159,20 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TaskOutbox)
+class TaskOutboxAdmin(admin.ModelAdmin):
+    """Read-only: rows are written by ``mentoring.outbox`` and sent again by its sweeper. An unsent
+    row with many attempts (or ``NotRegistered``) is the one to look at."""
+
+    list_display = ("created_at", "task_name", "args", "sent_at", "attempts", "last_error")
+    list_filter = ("task_name", ("sent_at", admin.EmptyFieldListFilter))
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -107,7 +107,7 @@ def create_audited(
     pk = obj._meta.pk
     # Table and column names come from the models' metadata; every value is bound.
     sql = (
-        f"WITH new_row AS (INSERT INTO {connection.ops.quote_name(obj._meta.db_table)} "  # noqa: S608
+        f"WITH new_row AS (INSERT INTO {connection.ops.quote_name(obj._meta.db_table)} "  # noqa: S608  # nosec B608
         f"({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(values))}) "
         f"RETURNING {connection.ops.quote_name(pk.column)} AS id) "
         f"INSERT INTO {connection.ops.quote_name(AuditEvent._meta.db_table)} ({', '.join(event_columns)}) "

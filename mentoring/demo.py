@@ -661,7 +661,7 @@ class BulkWriter:
                 )
                 return [row[0] for row in cursor.fetchall()]
             # SQLite: the write lock is held from the first write to the commit.
-            cursor.execute(f"SELECT MAX({quote(pk_column)}) FROM {quote(table)}")  # noqa: S608
+            cursor.execute(f"SELECT MAX({quote(pk_column)}) FROM {quote(table)}")  # noqa: S608 - quoted names from model metadata  # nosec B608
             first = max((cursor.fetchone()[0] or 0) + 1, self._next_id.get(model, 1))
         self._next_id[model] = first + count
         return list(range(first, first + count))

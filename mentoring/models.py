@@ -96,6 +96,13 @@ class Programme(models.Model):
     # Kept by ``SessionTopic.save``/``delete``: whether the programme has its own active session
     # topics, so checking a new log's topics reads the programme row it already has.
     has_session_topics = models.BooleanField(default=False, editable=False)
+    retention_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+        help_text="Months after a mentee's or mentor's closure before their record is erased; "
+        "empty: the TANDEM_RETENTION_MONTHS setting (24).",
+    )
     session_hidden_fields = models.JSONField(
         default=list,
         blank=True,
@@ -227,6 +234,9 @@ class Person(models.Model):
     needs = models.ManyToManyField(
         Need, blank=True, related_name="people", help_text="A mentee's needs; a mentor's strengths"
     )
+    # Set by ``mentoring.privacy.person_erase``: the row is then a tombstone (id, programme,
+    # erased_at) kept so that anonymised matches and the programme's aggregates stay whole.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     household = models.ForeignKey(
         "Family",
         null=True,
@@ -586,6 +596,8 @@ class AuditEvent(models.Model):
         CREATE = "create", "Create"
         UPDATE = "update", "Update"
         DENIED = "denied", "Denied"
+        EXPORT = "export", "Export"
+        ERASE = "erase", "Erase"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -613,3 +625,30 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Audit events are append-only.")
+
+
+class TaskOutbox(models.Model):
+    """A Celery task to send, written in the same transaction as the rows it is about, so work
+    is never lost to the broker: ``mentoring.outbox.enqueue_after_commit`` sends it once the
+    transaction commits and marks it sent; a row the broker refused stays unsent, and the
+    ``outbox_sweep`` beat task sends it again. ``args`` holds ids only (checked on the way in)."""
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The sweeper reads the unsent rows oldest first; sent ones are the great majority.
+            models.Index(
+                fields=["created_at"], condition=Q(sent_at__isnull=True), name="taskoutbox_unsent_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "sent" if self.sent_at else f"unsent ({self.attempts} attempts)"
+        return f"{self.task_name}{tuple(self.args)} {state}"

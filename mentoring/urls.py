@@ -7,7 +7,7 @@ No ``app_name`` here: the settings name ``login`` and ``home`` without a namespa
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from mentoring import views
+from mentoring import views, views_privacy
 from mentoring.forms import LoginForm
 
 urlpatterns = [
@@ -25,6 +25,8 @@ urlpatterns = [
     path("mentors/new/", views.mentor_apply_page, name="mentor-apply"),
     path("mentors/<int:mentor_id>/", views.mentor_detail_page, name="mentor-detail"),
     path("mentors/<int:mentor_id>/steps/<slug:step>/", views.mentor_step, name="mentor-step"),
+    path("people/<int:person_id>/data/", views_privacy.person_data_page, name="person-data"),
+    path("people/<int:person_id>/erase/", views_privacy.person_erase_page, name="person-erase"),
     path("families/", views.family_list_page, name="family-list"),
     path("families/refer/", views.family_refer_page, name="family-refer"),
     path("families/<int:family_id>/", views.family_detail_page, name="family-detail"),

@@ -106,9 +106,10 @@ def parameters_key(*, kind: str, parameters: dict, programme_ids: Iterable[int] 
 
 
 def _enqueue(snapshot_id: int) -> None:
+    from mentoring.outbox import enqueue_after_commit
     from reports.tasks import snapshot_compute_task
 
-    transaction.on_commit(lambda: snapshot_compute_task.delay(snapshot_id))
+    enqueue_after_commit(snapshot_compute_task, snapshot_id)
 
 
 def snapshot_request(
@@ -258,12 +259,13 @@ def snapshot_start(*, snapshot_id: int) -> list[int]:
 
 def snapshot_dispatch(*, snapshot_id: int) -> list[int]:
     """Start a snapshot and enqueue one task per part still to compute (after commit)."""
+    from mentoring.outbox import enqueue_after_commit
     from reports.tasks import snapshot_part_task
 
     with transaction.atomic():
         part_ids = snapshot_start(snapshot_id=snapshot_id)
         for part_id in part_ids:
-            transaction.on_commit(lambda part_id=part_id: snapshot_part_task.delay(part_id))
+            enqueue_after_commit(snapshot_part_task, part_id)
     return part_ids
 
 

@@ -264,7 +264,7 @@ def wait_ready(process: subprocess.Popen, base_url: str, *, timeout: float = 60.
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode} before serving.")
         try:
-            urllib.request.urlopen(base_url + BARE_PATH, timeout=2)  # noqa: S310 - our own loopback URL
+            urllib.request.urlopen(base_url + BARE_PATH, timeout=2)  # noqa: S310 - our own loopback URL  # nosec B310
         except urllib.error.HTTPError:
             return  # any answer (401/403/405) means Django is serving
         except OSError:

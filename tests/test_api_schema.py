@@ -10,6 +10,8 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/mentees/", "get"),
     ("/api/v1/mentees/{id}/", "get"),
     ("/api/v1/mentees/{mentee_id}/suggestions/", "get"),
+    ("/api/v1/people/{person_id}/data-export/", "get"),
+    ("/api/v1/people/{person_id}/erase/", "post"),
     ("/api/v1/mentors/", "get"),
     ("/api/v1/mentors/", "post"),
     ("/api/v1/mentors/{id}/", "get"),

@@ -4,10 +4,12 @@ Without ``DATABASE_URL`` Tandem runs on an embedded SQLite file, and without ``R
 its Celery broker is kombu's filesystem transport, so ``make run`` needs no external service.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("TANDEM_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -32,6 +34,8 @@ INSTALLED_APPS = [
     "guardian",
     "django_celery_beat",
     "django_htmx",
+    "axes",
+    "csp",
     "mentoring.apps.MentoringConfig",
     "matching.apps.MatchingConfig",
     "sessions.apps.SessionsConfig",
@@ -41,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -49,6 +54,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.SessionLifetimeMiddleware",
+    "config.middleware.NoStoreMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -88,6 +97,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "mentoring.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in of a locked-out username and IP, even with the right password.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -102,6 +113,44 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # guardian: no anonymous user row; Tandem never grants anything to anonymous visitors.
 ANONYMOUS_USER_NAME = None
+
+# Sessions end after 30 minutes without a request and 12 hours after sign-in whatever the
+# activity (config.middleware.SessionLifetimeMiddleware). The server-side expiry moves forward
+# at most once a minute, not on every request (SESSION_SAVE_EVERY_REQUEST would write the row
+# on each one), so a session ends 29 to 30 idle minutes after its last request.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+TANDEM_SESSION_REFRESH_INTERVAL = 60
+TANDEM_SESSION_ABSOLUTE_AGE = 12 * 60 * 60
+# Every response under this prefix is sent with Cache-Control: no-store (config.middleware).
+TANDEM_API_PATH_PREFIX = "/api/"
+
+# django-axes: five failed sign-ins for one username from one IP address lock that pair out for
+# 15 minutes; another failure during the lockout starts the 15 minutes again. The IP address is
+# REMOTE_ADDR (axes' default), never a header a client could forge.
+AXES_VERBOSE = False  # no banner on every start of manage.py, the worker and the tests
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Content Security Policy (django-csp): only Tandem's own scripts, styles and images; no inline
+# script anywhere. The one inline style allowed is the one htmx 2 inserts for its request
+# indicators (".htmx-indicator{opacity:0;...}"), by its hash. Swagger UI (/api/v1/docs/) is
+# left out: it runs an inline script and loads its bundle from a CDN, and shows no personal data.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "style-src": [SELF, "'sha256-faU7yAF8NxuMTNEwVmBz+VcYeIoBQ2EMHW3WaVxCvnk='"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -164,9 +213,13 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: Redis when REDIS_URL is set, else a broker in files under var/ that needs no server.
 REDIS_URL = env.str("REDIS_URL", default="")
+# Redis redelivers a message not acknowledged within the visibility timeout (tasks ack late,
+# after running): every task is killed (hard limit) a margin before that, so no task that is
+# still running is ever delivered to a second worker. The soft limit lets a task fail cleanly.
+TANDEM_CELERY_VISIBILITY_TIMEOUT = 60 * 60
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": TANDEM_CELERY_VISIBILITY_TIMEOUT}
 else:
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_URL = "filesystem://"
@@ -184,13 +237,23 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 30 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+CELERY_TASK_TIME_LIMIT = TANDEM_CELERY_VISIBILITY_TIMEOUT // 2  # a report at scale takes minutes
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5 * 60
+# The outbox's sweeper task lives outside the autodiscovered ``tasks`` modules.
+CELERY_IMPORTS = ["mentoring.tasks_outbox"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Months after a mentee's or mentor's closure before their record is erased, unless the
+# programme sets its own ``retention_months``.
+TANDEM_RETENTION_MONTHS = env.int("TANDEM_RETENTION_MONTHS", default=24)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    # Tasks the broker refused when their rows were committed (mentoring.outbox).
+    "outbox-sweep-every-minute": {
+        "task": "mentoring.tasks_outbox.outbox_sweep_task",
+        "schedule": crontab(),
+    },
     "refresh-participation-snapshots-nightly": {
         "task": "reports.tasks.snapshot_refresh_all_task",
         "schedule": crontab(hour=2, minute=15),
@@ -203,6 +266,12 @@ CELERY_BEAT_SCHEDULE = {
     "match-health-hourly-daytime": {
         "task": "sessions.tasks.match_health_task",
         "schedule": crontab(minute=5, hour="7-20"),
+    },
+    # Data-subject rights (mentoring.privacy): erase people whose retention period has passed.
+    # ``manage.py apply_retention --dry-run`` shows what a run would erase.
+    "apply-retention-nightly": {
+        "task": "mentoring.tasks.retention_apply_task",
+        "schedule": crontab(hour=3, minute=40),
     },
 }
 

@@ -7,6 +7,9 @@ DEBUG = False
 SECRET_KEY = "test-key-not-for-production"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# django-axes refuses ``authenticate()`` without a request, which some tests call; it is off
+# here (its documented switch for test runs) and tests/test_security.py turns it back on.
+AXES_ENABLED = False
 
 if not env.str("DATABASE_URL", default=""):
     DATABASES["default"] = {

@@ -34,6 +34,11 @@ from sessions.services.notifications import notification_mark_read
 
 
 class ConcernSerializer(serializers.ModelSerializer):
+    # Declared so the schema allows "" (not referred yet): DRF drops allow_blank from read-only fields.
+    referred_to = serializers.ChoiceField(
+        choices=Concern.ReferredTo.choices, allow_blank=True, read_only=True
+    )
+
     class Meta:
         model = Concern
         fields = [
@@ -113,7 +118,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class NotificationMarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),  # a larger id is a 400, not a 500
         required=False,
         help_text="The notifications to mark read; ids of other users' notifications are ignored",
     )
