@@ -43,6 +43,19 @@ _NON_FIELD_KEYS = {NON_FIELD_ERRORS, api_settings.NON_FIELD_ERRORS_KEY}
 # --- The error shape -------------------------------------------------------------------------
 
 
+MAX_ID = 2**63 - 1  # the largest id a database's bigint holds
+
+
+def as_id(value) -> int | None:
+    """``value`` as a record id when it is one: ASCII digits (``"²".isdigit()`` is true, yet
+    not a number ``int`` reads) within a database id's range; else None."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 class ErrorItemSerializer(serializers.Serializer):
     field = serializers.CharField(
         allow_null=True, help_text="The input field at fault, dotted when nested; null for the whole request."
@@ -162,17 +175,23 @@ class ScopedViewSet(GenericViewSet):
     @property
     def object_id(self) -> int:
         """The record's id from the URL; anything but a whole number is simply not found."""
-        value = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
-        if not str(value).isdigit():
+        value = as_id(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        if value is None:
             raise NotFound(f"{str(self.model._meta.verbose_name).capitalize()} not found.")
-        return int(value)
+        return value
 
 
 @extend_schema_field(OpenApiTypes.INT)
 class IdFilter(filters.NumberFilter):
-    """Filter on a related record's id: a whole number, else 400 (``NumberFilter`` takes 1.5)."""
+    """Filter on a related record's id: a whole number that fits a database id, else 400
+    (``NumberFilter`` takes 1.5; an unbounded number overflows the database's integer)."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class VisiblePrimaryKeyField(serializers.PrimaryKeyRelatedField):

@@ -21,6 +21,7 @@ from config.api import (
     IdFilter,
     ScopedViewSet,
     VisiblePrimaryKeyField,
+    as_id,
 )
 from matching.models import Match
 from matching.scoring import Suggestion, score_pair
@@ -120,7 +121,7 @@ class MatchCloseSerializer(serializers.Serializer):
     )
 
     def validate_closure_measures(self, value: dict) -> dict:
-        if any(not str(key).isdigit() for key in value):
+        if any(as_id(key) is None for key in value):
             raise serializers.ValidationError("Key each value by the instrument's id.")
         return {int(key): measure for key, measure in value.items()}
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from config.api import as_id
 from matching.selectors import match_get_for_user
 from mentoring.models import User
 from mentoring.views import role_required
@@ -96,10 +97,10 @@ def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
 @role_required(User.Role.MENTOR)
 def concern_raise_page(request: HttpRequest) -> HttpResponse:
     """Raise a concern about the mentee of one of the mentor's current matches (``?match=``)."""
-    match_id = request.GET.get("match", "")
-    if not match_id.isdigit():
+    match_id = as_id(request.GET.get("match", ""))
+    if match_id is None:
         raise Http404
-    match = match_get_for_user(user=request.user, match_id=int(match_id), request=request)
+    match = match_get_for_user(user=request.user, match_id=match_id, request=request)
     if match.mentor.user_id != request.user.pk or match.status not in RAISABLE_MATCH_STATUSES:
         raise Http404
     if request.method == "POST":
@@ -226,6 +227,6 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
 def inbox_mark_read_view(request: HttpRequest) -> HttpResponse:
     """Mark one notification (``notification``) or all of the user's notifications read."""
     one = request.POST.get("notification", "")
-    ids = [int(one)] if one.isdigit() else None
+    ids = [one_id] if (one_id := as_id(one)) is not None else None
     notification_mark_read(user=request.user, notification_ids=ids)
     return redirect("sessions:inbox")
