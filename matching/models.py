@@ -29,6 +29,8 @@ class Match(models.Model):
 
     # Statuses that hold a place in the mentor's capacity and keep the mentee matched.
     OPEN_STATUSES = (Status.PROPOSED, Status.ACTIVE, Status.PAUSED)
+    # Statuses in which the mentor mentors the mentee now (domain.md: "own mentees").
+    CURRENT_STATUSES = (Status.ACTIVE, Status.PAUSED)
     # domain.md: closed before 3 months or before the planned end is an early closure (the same
     # threshold as ``reports.metrics.ACTIVE_DAYS``).
     EARLY_CLOSURE_DAYS = 90

@@ -52,3 +52,17 @@ def mentor_suggestions_for_mentee(*, mentee: Mentee, limit: int = 10) -> list[Su
         )
     )
     return suggestions[:limit]
+
+
+def mentees_mentored_by(*, user: User) -> QuerySet[Match]:
+    """The ids of the mentees ``user`` mentors now (an active or paused match), for filters."""
+    return Match.objects.filter(mentor__user=user, status__in=Match.CURRENT_STATUSES).values("mentee_id")
+
+
+def is_current_mentor_of(*, user: User, mentee: Mentee) -> bool:
+    """Whether ``user`` mentors ``mentee`` now (domain.md: a mentor's "own mentees")."""
+    return (
+        user.is_authenticated
+        and user.role == User.Role.MENTOR
+        and mentee.matches.filter(mentor__user=user, status__in=Match.CURRENT_STATUSES).exists()
+    )

@@ -79,7 +79,7 @@ def mentee_list_visible_to(*, user: User, filters: dict | None = None) -> QueryS
     elif user.role == User.Role.MENTOR:
         qs = qs.filter(
             matches__mentor__user=user,
-            matches__status__in=[Match.Status.ACTIVE, Match.Status.PAUSED],
+            matches__status__in=Match.CURRENT_STATUSES,
         ).distinct()
     else:
         return Mentee.objects.none()

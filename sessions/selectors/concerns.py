@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest
 
-from matching.models import Match
+from matching.selectors import mentees_mentored_by
 from mentoring.audit import audited_get
 from mentoring.models import Mentee, User
 from mentoring.permissions import coordinated_programmes
@@ -82,11 +82,7 @@ def concern_mentees_for(*, user: User) -> QuerySet[Mentee]:
     if user.role == User.Role.COORDINATOR:
         return qs.filter(programme__in=coordinated_programmes(user=user))
     if user.role == User.Role.MENTOR:
-        return qs.filter(
-            pk__in=Match.objects.filter(
-                mentor__user=user, status__in=(Match.Status.ACTIVE, Match.Status.PAUSED)
-            ).values("mentee_id")
-        )
+        return qs.filter(pk__in=mentees_mentored_by(user=user))
     return Mentee.objects.none()
 
 

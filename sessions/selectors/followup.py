@@ -23,7 +23,7 @@ from mentoring.permissions import coordinated_programmes
 from sessions.models import CheckIn, Goal, GoalProgress, OutcomeInstrument, OutcomeMeasure
 from sessions.selectors.logs import session_log_list_visible_to
 
-_OPEN = [Match.Status.ACTIVE, Match.Status.PAUSED]
+_OPEN = Match.CURRENT_STATUSES
 
 
 def _mentee_ids_visible_to(user: User) -> QuerySet[Mentee] | None:

@@ -26,7 +26,7 @@ from sessions.services.notifications import notification_send
 
 # A mentor raises concerns about the mentees of their current matches (a paused match still
 # has a family the mentor may worry about).
-RAISABLE_MATCH_STATUSES = (Match.Status.ACTIVE, Match.Status.PAUSED)
+RAISABLE_MATCH_STATUSES = Match.CURRENT_STATUSES
 
 
 def concern_url(concern: Concern) -> str:

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from matching.models import Match
+from matching.selectors import is_current_mentor_of
 from mentoring.audit import audit_record
 from mentoring.models import AuditEvent, Mentee, User
 from mentoring.permissions import is_coordinator_of
@@ -31,14 +31,7 @@ def goal_user_may_add(*, user: User, mentee: Mentee) -> bool:
     """The mentee's coordinators, and the mentor of the mentee's active or paused match."""
     if not user.is_authenticated:
         return False
-    if _coordinates(user, mentee):
-        return True
-    return (
-        user.role == User.Role.MENTOR
-        and mentee.matches.filter(
-            mentor__user=user, status__in=[Match.Status.ACTIVE, Match.Status.PAUSED]
-        ).exists()
-    )
+    return _coordinates(user, mentee) or is_current_mentor_of(user=user, mentee=mentee)
 
 
 def goal_create(

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from matching.models import Match
+from matching.selectors import is_current_mentor_of
 from mentoring.audit import audit_record
 from mentoring.models import AuditEvent, Mentee, User
 from mentoring.permissions import is_coordinator_of
@@ -31,10 +31,7 @@ def outcome_measure_record(
     coordinators may record any mentee's; a mentor, those of the mentees they mentor now
     (``domain.md``: "own mentees: read, add"). A stage is measured once; the baseline first."""
     allowed = recorded_by.is_admin or is_coordinator_of(user=recorded_by, programme_id=mentee.programme_id)
-    if not allowed and recorded_by.role == User.Role.MENTOR:
-        allowed = mentee.matches.filter(
-            mentor__user=recorded_by, status__in=[Match.Status.ACTIVE, Match.Status.PAUSED]
-        ).exists()
+    allowed = allowed or is_current_mentor_of(user=recorded_by, mentee=mentee)
     if not allowed:
         raise PermissionDenied("Only the mentee's coordinators and mentor can record outcome measures.")
 
