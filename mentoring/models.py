@@ -569,6 +569,13 @@ class Mentee(models.Model):
     needs_assessment = models.TextField(blank=True, help_text="What the family hopes the mentoring brings")
     waiting_since = models.DateField(null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
+    # Matching preferences and arrangements (``matching.engine``).
+    interpreter_arranged = models.BooleanField(
+        default=False, help_text="An interpreter is arranged, so a common language is not required"
+    )
+    preferred_mentor_gender = models.CharField(
+        max_length=60, blank=True, help_text="The family's stated wish for the mentor's gender, if any"
+    )
 
     class Meta:
         ordering = ["waiting_since", "id"]

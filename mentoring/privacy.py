@@ -140,7 +140,34 @@ REGISTRY: tuple[Holding, ...] = (
         KEEP,
         note="Append-only, ids only; the login is detached when it is deleted.",
     ),
-    Holding("matching.Match", "Matches", _MATCH, ANONYMISE, blank=("closure_note",)),
+    Holding(
+        "matching.Match",
+        "Matches",
+        _MATCH,
+        ANONYMISE,
+        blank=("closure_note", "pause_reason", "decline_note"),
+    ),
+    Holding(
+        "matching.MatchExclusion",
+        "Pairs never to be matched",
+        _MATCH,
+        DELETE,
+        note="The reason may name the relationship between the two people.",
+    ),
+    Holding(
+        "matching.BatchPair",
+        "Batch matching proposals",
+        _MATCH,
+        DELETE,
+        note="A proposal's explanation names the person's languages and background.",
+    ),
+    Holding(
+        "matching.BatchUnmatched",
+        "Batch matching: left unmatched",
+        ("mentee__person",),
+        DELETE,
+        note="The reason names the person's preferred language.",
+    ),
     Holding(
         "mentoring_sessions.SessionLog",
         "Session logs",
@@ -205,6 +232,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "reports.ReportSnapshot": "Aggregates only, small-cell suppressed; requested_by is staff. "
     "Erasure requests a fresh snapshot of the programme.",
     "reports.ReportSnapshotPart": "Aggregates of one population of a snapshot, suppressed.",
+    "matching.ScoringConfig": "A programme's matching weights; updated_by is staff.",
+    "matching.BatchRun": "Figures of a batch run; pins and exclusions are ids; created_by is staff.",
 }
 
 _BY_LABEL = {holding.label: holding for holding in REGISTRY}
