@@ -5,3 +5,6 @@ class MatchingConfig(AppConfig):
     name = "matching"
     verbose_name = "Matching"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from matching import signals  # noqa: F401
