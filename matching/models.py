@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -120,6 +120,11 @@ class Match(models.Model):
             raise ValidationError(errors)
 
 
+# Weights stay small so that a pair's score fits the engine's 16-bit arrays (ten parts, some
+# counted up to three times, stay below 32,767).
+MAX_WEIGHT = 1000
+
+
 class ScoringConfig(models.Model):
     """A programme's matching weights and limits, set by its coordinators. Every suggestion and
     batch proposal is the sum of these named parts (``matching.engine``); a programme without a
@@ -127,30 +132,50 @@ class ScoringConfig(models.Model):
 
     programme = models.OneToOneField(Programme, on_delete=models.CASCADE, related_name="scoring_config")
     preferred_language_native = models.PositiveSmallIntegerField(
-        default=40, help_text="The mentor speaks the mentee's preferred language natively"
+        validators=[MaxValueValidator(MAX_WEIGHT)],
+        default=40,
+        help_text="The mentor speaks the mentee's preferred language natively",
     )
-    preferred_language_fluent = models.PositiveSmallIntegerField(default=30, help_text="… fluently")
-    preferred_language_basic = models.PositiveSmallIntegerField(default=10, help_text="… at a basic level")
+    preferred_language_fluent = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(MAX_WEIGHT)], default=30, help_text="… fluently"
+    )
+    preferred_language_basic = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(MAX_WEIGHT)], default=10, help_text="… at a basic level"
+    )
     shared_language = models.PositiveSmallIntegerField(
-        default=5, help_text="Each other language both speak at a usable level (up to three)"
+        validators=[MaxValueValidator(MAX_WEIGHT)],
+        default=5,
+        help_text="Each other language both speak at a usable level (up to three)",
     )
     shared_background = models.PositiveSmallIntegerField(
-        default=25, help_text="Mentor and mentee share a cultural background"
+        validators=[MaxValueValidator(MAX_WEIGHT)],
+        default=25,
+        help_text="Mentor and mentee share a cultural background",
     )
     availability_slot = models.PositiveSmallIntegerField(
-        default=4, help_text="Each weekly time slot both are available (up to three)"
+        validators=[MaxValueValidator(MAX_WEIGHT)],
+        default=4,
+        help_text="Each weekly time slot both are available (up to three)",
     )
     session_mode = models.PositiveSmallIntegerField(
-        default=5, help_text="Both stated a way of meeting and share one"
+        validators=[MaxValueValidator(MAX_WEIGHT)],
+        default=5,
+        help_text="Both stated a way of meeting and share one",
     )
     need_strength = models.PositiveSmallIntegerField(
-        default=6, help_text="Each of the mentee's needs that is one of the mentor's strengths (up to three)"
+        validators=[MaxValueValidator(MAX_WEIGHT)],
+        default=6,
+        help_text="Each of the mentee's needs that is one of the mentor's strengths (up to three)",
     )
     gender_preference = models.PositiveSmallIntegerField(
-        default=10, help_text="The mentor's gender is the one the family asked for"
+        validators=[MaxValueValidator(MAX_WEIGHT)],
+        default=10,
+        help_text="The mentor's gender is the one the family asked for",
     )
     family_continuity = models.PositiveSmallIntegerField(
-        default=20, help_text="The mentor already mentors someone in the same family"
+        validators=[MaxValueValidator(MAX_WEIGHT)],
+        default=20,
+        help_text="The mentor already mentors someone in the same family",
     )
     km_per_penalty_point = models.DecimalField(
         max_digits=5,
@@ -160,10 +185,14 @@ class ScoringConfig(models.Model):
         help_text="One point off for every so many kilometres apart, when they would meet in person",
     )
     max_distance_km = models.PositiveSmallIntegerField(
-        default=30, help_text="Pairs who can only meet in person are not matched further apart than this"
+        validators=[MinValueValidator(1), MaxValueValidator(500)],
+        default=30,
+        help_text="Pairs who can only meet in person are not matched further apart than this",
     )
     wait_week = models.PositiveSmallIntegerField(
-        default=1, help_text="Batch matching with wait priority: points per week waiting (up to 26 weeks)"
+        validators=[MaxValueValidator(100)],
+        default=1,
+        help_text="Batch matching with wait priority: points per week waiting (up to 26 weeks)",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
