@@ -638,12 +638,17 @@ class TaskOutbox(models.Model):
     """A Celery task to send, written in the same transaction as the rows it is about, so work
     is never lost to the broker: ``mentoring.outbox.enqueue_after_commit`` sends it once the
     transaction commits and marks it sent; a row the broker refused stays unsent, and the
-    ``outbox_sweep`` beat task sends it again. ``args`` holds ids only (checked on the way in)."""
+    ``outbox_sweep`` beat task sends it again, as it does a sent task no worker finished within
+    ``TANDEM_OUTBOX_RESEND_AFTER`` (its message lost with the broker's queue: a Redis restarted
+    without persistence, a FLUSHALL). ``args`` holds ids only (checked on the way in)."""
 
     task_name = models.CharField(max_length=200)
     args = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker finished the task (succeeded or failed for good)"
+    )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
 
@@ -654,8 +659,14 @@ class TaskOutbox(models.Model):
             models.Index(
                 fields=["created_at"], condition=Q(sent_at__isnull=True), name="taskoutbox_unsent_idx"
             ),
+            # ... and the sent ones no worker finished (lost with the broker's queue).
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(sent_at__isnull=False, done_at__isnull=True),
+                name="taskoutbox_unfinished_idx",
+            ),
         ]
 
     def __str__(self) -> str:
-        state = "sent" if self.sent_at else f"unsent ({self.attempts} attempts)"
+        state = "done" if self.done_at else "sent" if self.sent_at else f"unsent ({self.attempts} attempts)"
         return f"{self.task_name}{tuple(self.args)} {state}"

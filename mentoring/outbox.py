@@ -25,7 +25,7 @@ import uuid
 
 from celery import Task
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mentoring.models import TaskOutbox
@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 # A row younger than this may still be being sent by the request that wrote it.
 SWEEP_GRACE = datetime.timedelta(seconds=60)
 SWEEP_BATCH = 500
-# Sent rows are kept this long for the admin page, then deleted by the sweep.
+# The message header that carries a task's outbox row id to the worker.
+OUTBOX_HEADER = "tandem_outbox"
+# Finished rows are kept this long for the admin page, then deleted by the sweep.
 KEEP_SENT = datetime.timedelta(days=7)
 
 _DIGITS = re.compile(r"\d{1,20}")
@@ -88,10 +90,10 @@ def enqueue_after_commit(task: Task, *args) -> TaskOutbox:
 
 
 def _send(task: Task, row_id: int, args: list) -> bool:
-    """Send one row's task; mark it sent, or record the error and leave it to the sweeper."""
+    """Send one row's task; mark it sent, or record the error and leave it to the sweeper. The
+    message carries the row's id in a header, so the worker can mark the row done."""
     try:
-        # delay() is apply_async(args): tests that replace a task's delay still see the send.
-        task.delay(*args)
+        task.apply_async(args, headers={OUTBOX_HEADER: row_id})
     except Exception as exc:  # any broker error: the row stays for the sweeper
         logger.warning("Could not send task %s (outbox %s): %s", task.name, row_id, type(exc).__name__)
         TaskOutbox.objects.filter(pk=row_id).update(attempts=F("attempts") + 1, last_error=_describe(exc))
@@ -107,18 +109,42 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH]
 
 
-def outbox_sweep(*, grace: datetime.timedelta = SWEEP_GRACE, batch: int = SWEEP_BATCH) -> int:
-    """Send the unsent rows older than ``grace``, oldest first, at most ``batch`` of them; stop
-    at the first broker error (the rest would fail the same way). Deletes sent rows older than
-    ``KEEP_SENT``. Returns how many were sent. Two sweeps at once take different rows."""
+def outbox_mark_done(*, request) -> None:
+    """Mark the outbox row of the task ``request`` finished (called by the worker when a task
+    succeeds or fails for good; a task that will be retried is not finished)."""
+    row_id = getattr(request, OUTBOX_HEADER, None) or (getattr(request, "headers", None) or {}).get(
+        OUTBOX_HEADER
+    )
+    if row_id:
+        TaskOutbox.objects.filter(pk=row_id, done_at__isnull=True).update(done_at=timezone.now())
+
+
+def outbox_sweep(
+    *,
+    grace: datetime.timedelta = SWEEP_GRACE,
+    resend_after: datetime.timedelta | None = None,
+    batch: int = SWEEP_BATCH,
+) -> int:
+    """Send the unsent rows older than ``grace``, and again the sent rows no worker finished
+    within ``resend_after`` (``TANDEM_OUTBOX_RESEND_AFTER``: the broker lost their message),
+    oldest first, at most ``batch`` of them; stop at the first broker error (the rest would
+    fail the same way). Deletes finished rows older than ``KEEP_SENT``. Returns how many were
+    sent. Two sweeps at once take different rows."""
+    from django.conf import settings
+
     from config.celery import app
 
+    if resend_after is None:
+        resend_after = datetime.timedelta(seconds=settings.TANDEM_OUTBOX_RESEND_AFTER)
     now = timezone.now()
     sent = 0
     with transaction.atomic():
         rows = list(
             TaskOutbox.objects.select_for_update(skip_locked=True)
-            .filter(sent_at__isnull=True, created_at__lte=now - grace)
+            .filter(
+                Q(sent_at__isnull=True, created_at__lte=now - grace)
+                | Q(sent_at__lte=now - resend_after, done_at__isnull=True)
+            )
             .order_by("created_at", "pk")[:batch]
         )
         for row in rows:
@@ -137,7 +163,7 @@ def outbox_sweep(*, grace: datetime.timedelta = SWEEP_GRACE, batch: int = SWEEP_
             if not _send(task, row.pk, row.args):
                 break
             sent += 1
-    TaskOutbox.objects.filter(sent_at__lt=now - KEEP_SENT).delete()
+    TaskOutbox.objects.filter(done_at__lt=now - KEEP_SENT).delete()
     if sent:
         logger.info("Outbox sweep sent %s task(s)", sent)
     return sent

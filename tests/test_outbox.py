@@ -113,7 +113,7 @@ def test_a_task_is_sent_once_its_transaction_commits_and_marked_sent(
     db, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(snapshot_part_task, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(snapshot_part_task, "apply_async", lambda args, **options: sent.append(tuple(args)))
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         row = enqueue_after_commit(snapshot_part_task, 41)
@@ -129,7 +129,7 @@ def test_a_task_of_a_transaction_rolled_back_is_neither_recorded_nor_sent(
     db, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(snapshot_part_task, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(snapshot_part_task, "apply_async", lambda args, **options: sent.append(tuple(args)))
 
     with (
         django_capture_on_commit_callbacks(execute=True),
@@ -145,10 +145,10 @@ def test_a_task_of_a_transaction_rolled_back_is_neither_recorded_nor_sent(
 def test_a_broker_error_on_commit_leaves_the_task_to_the_sweeper(
     db, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def refuse(*args):
+    def refuse(*args, **options):
         raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
 
-    monkeypatch.setattr(snapshot_part_task, "delay", refuse)
+    monkeypatch.setattr(snapshot_part_task, "apply_async", refuse)
 
     with django_capture_on_commit_callbacks(execute=True):
         row = enqueue_after_commit(snapshot_part_task, 41)
@@ -167,7 +167,7 @@ def _unsent(task, *args, **fields) -> TaskOutbox:
 
 def test_the_sweeper_sends_unsent_tasks_oldest_first_and_leaves_young_ones(db, monkeypatch):
     sent = []
-    monkeypatch.setattr(snapshot_part_task, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(snapshot_part_task, "apply_async", lambda args, **options: sent.append(tuple(args)))
     now = datetime.datetime.now(datetime.UTC)
     newer = _unsent(snapshot_part_task, 2, created_at=now - datetime.timedelta(minutes=2), attempts=1)
     older = _unsent(snapshot_part_task, 1, created_at=now - datetime.timedelta(minutes=3), attempts=1)
@@ -189,10 +189,10 @@ def test_the_sweeper_stops_at_a_broker_error_and_skips_a_task_that_no_longer_exi
     first = _unsent(snapshot_part_task, 1, created_at=long_ago)
     second = _unsent(snapshot_part_task, 2, created_at=long_ago)
 
-    def refuse(*args):
+    def refuse(*args, **options):
         raise OperationalError("Connection refused.")
 
-    monkeypatch.setattr(snapshot_part_task, "delay", refuse)
+    monkeypatch.setattr(snapshot_part_task, "apply_async", refuse)
 
     assert outbox_sweep() == 0
 
@@ -204,19 +204,35 @@ def test_the_sweeper_stops_at_a_broker_error_and_skips_a_task_that_no_longer_exi
     assert not any(row.sent_at for row in (gone, first, second))
 
 
-def test_the_sweeper_forgets_tasks_sent_long_ago(db):
+def test_the_sweeper_forgets_tasks_finished_long_ago(db):
     now = datetime.datetime.now(datetime.UTC)
-    _unsent(
-        snapshot_part_task,
-        1,
-        created_at=now - datetime.timedelta(days=9),
-        sent_at=now - datetime.timedelta(days=8),
-    )
-    recent = _unsent(snapshot_part_task, 2, sent_at=now)
+    long_ago = {"created_at": now - datetime.timedelta(days=9), "sent_at": now - datetime.timedelta(days=9)}
+    _unsent(snapshot_part_task, 1, **long_ago, done_at=now - datetime.timedelta(days=8))
+    recent = _unsent(snapshot_part_task, 2, sent_at=now, done_at=now)
 
-    outbox_sweep()
+    outbox_sweep(resend_after=datetime.timedelta(days=30))
 
     assert list(TaskOutbox.objects.all()) == [recent]
+
+
+def test_the_sweeper_resends_a_sent_task_no_worker_finished_and_leaves_finished_ones(db, monkeypatch):
+    """A broker that lost its queue (restarted without persistence, flushed) loses the sent
+    messages too: what no worker finished in time is sent again (tasks are idempotent)."""
+    sent = []
+    monkeypatch.setattr(snapshot_part_task, "apply_async", lambda args, **options: sent.append(tuple(args)))
+    now = datetime.datetime.now(datetime.UTC)
+    hour_ago = now - datetime.timedelta(hours=1)
+    lost = _unsent(snapshot_part_task, 1, created_at=hour_ago, sent_at=hour_ago, attempts=1)
+    _unsent(snapshot_part_task, 2, created_at=hour_ago, sent_at=hour_ago, done_at=now, attempts=1)
+    running = _unsent(snapshot_part_task, 3, created_at=now, sent_at=now, attempts=1)
+
+    assert outbox_sweep(resend_after=datetime.timedelta(minutes=30)) == 1
+
+    assert sent == [(1,)]
+    lost.refresh_from_db()
+    running.refresh_from_db()
+    assert lost.attempts == 2 and lost.sent_at > hour_ago and lost.done_at is None
+    assert running.attempts == 1
 
 
 # --- End to end: the broker down, then back ----------------------------------------------------
@@ -267,8 +283,12 @@ def test_requests_succeed_with_the_broker_down_and_the_sweeper_sends_their_work_
     # The broker is back; the beat's next sweep sends the task, once, and a worker computes it.
     monkeypatch.undo()
     sends = []
-    delay = snapshot_compute_task.delay
-    monkeypatch.setattr(snapshot_compute_task, "delay", lambda *args: sends.append(args) or delay(*args))
+    send = snapshot_compute_task.apply_async
+    monkeypatch.setattr(
+        snapshot_compute_task,
+        "apply_async",
+        lambda args, **options: sends.append(tuple(args)) or send(args, **options),
+    )
     _backdate_outbox()
 
     assert outbox_sweep_task() == 1
@@ -293,3 +313,9 @@ def test_requests_succeed_with_the_broker_down_and_the_sweeper_sends_their_work_
         snapshot_part_task.name,
     ]
     assert not TaskOutbox.objects.filter(sent_at__isnull=True).exists()
+    # The worker marked each task finished, so no sweep will send them again.
+    deadline = time.monotonic() + 10
+    while TaskOutbox.objects.filter(done_at__isnull=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not TaskOutbox.objects.filter(done_at__isnull=True).exists()
+    assert outbox_sweep(resend_after=datetime.timedelta(0)) == 0

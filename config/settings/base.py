@@ -217,6 +217,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # after running): every task is killed (hard limit) a margin before that, so no task that is
 # still running is ever delivered to a second worker. The soft limit lets a task fail cleanly.
 TANDEM_CELERY_VISIBILITY_TIMEOUT = 60 * 60
+# A task sent but not finished by a worker within this many seconds is sent again by the outbox
+# sweeper (its message was lost with the broker's queue); tasks are idempotent.
+TANDEM_OUTBOX_RESEND_AFTER = env.int("TANDEM_OUTBOX_RESEND_AFTER", default=TANDEM_CELERY_VISIBILITY_TIMEOUT)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": TANDEM_CELERY_VISIBILITY_TIMEOUT}
