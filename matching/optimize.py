@@ -1,0 +1,751 @@
+"""Batch matching of a whole intake: the best set of pairs, with a certificate that it is the best.
+
+The problem
+-----------
+N waiting mentees, M mentors. Mentee i may get at most one mentor, mentor j may take at most
+``capacities[j]`` new mentees, and only *feasible* pairs (every hard rule passed) may be matched.
+Each feasible pair has an integer score. We want the assignment with the highest total score
+(``objective="total_score"``), or the one that matches as many mentees as possible and, among
+those, has the highest total score (``objective="most_matched"``).
+
+With 20,000 mentees and 10,000 mentors there are 200 million pairs, most of them feasible, so we
+never hold them all: the scorer computes the scores of a block of mentees against every mentor and
+we keep only what we need from each block.
+
+Mentors' prices
+---------------
+Think of every mentor as having a *price* p_j >= 0 for one of their places. A mentee's *gain*
+from mentor j is the pair's score minus that mentor's price; each mentee's best gain is
+r_i = max(0, max_j (score_ij - p_j)). For ANY prices whatsoever,
+
+    total score of any valid assignment  <=  sum_j capacity_j * p_j  +  sum_i r_i        (*)
+
+because each matched pair's score is at most its mentor's price plus its mentee's best gain, a
+mentor collects at most ``capacity`` prices and a mentee at most one gain. The right-hand side is
+the *bound*. When prices are chosen well (they are the dual values of the linear programme below)
+the bound equals the total of the assignment we found, and then no other assignment can be better:
+the result is certified optimal, over every feasible pair, including the ones we never stored.
+
+The method
+----------
+1. *Scoring candidates*: one pass over all mentees keeps, for each mentee, a reserve of their
+   best-scoring mentors (256 by default) and the best score left out of it; the first few of the
+   reserve, plus each mentor's own best few mentees, start as the candidate pairs.
+2. *Solving*: the best assignment over the candidate pairs, i.e. the linear programme
+   max sum w_e x_e  subject to  sum of x at a mentee <= 1,  sum of x at a mentor <= capacity,
+   x >= 0. Its matrix is that of a bipartite graph (totally unimodular), so its optimum is an
+   assignment and its dual values (the prices) are whole numbers. We solve it exactly with SciPy's
+   sparse assignment solver (LAPJVsp, each mentor's free places as columns) and read the prices
+   off as shortest distances in the assignment's residual network, which satisfy complementary
+   slackness with it: the bound (*) over the candidate pairs equals the assignment's total.
+   (HiGHS through ``linprog`` gives the same answer, several times slower at 20,000 mentees.)
+3. *Checking every pair*: with those prices, we look for any pair whose gain beats what its
+   mentee gets from the candidates. Pairs in the reserve are checked from memory. The pairs left
+   out of a mentee's reserve are bounded by the best one left out, minus the lowest price; only
+   the mentees for whom that bound could win are scored again, in full (their reserve is then
+   refreshed with the best pairs under the current prices). Pairs that would improve the result
+   join the candidates, pairs that clearly lose leave them, and step 2 runs again (column
+   generation). When no pair anywhere would improve the result, the bound (*) computed in that
+   same check equals the total found: the result is exact. Scores and prices are whole numbers,
+   so a gap below 1 means exact; the check costs one or two passes over the mentees in all.
+
+``most_matched`` adds the same large constant D to every feasible pair's score, large enough that
+one more matched mentee always outweighs any difference in total score; the bound and the
+objective value are then in those shifted units (D * matched + total), and ``total`` is always the
+sum of the pairs' own scores.
+
+Pairs whose score is 0 or below never raise the total, so for ``total_score`` they are not
+proposed (a mentee with only such mentors stays unmatched); for ``most_matched`` every feasible
+pair counts.
+
+The scorer is called from up to ``workers`` threads at once (numpy releases the GIL while it
+computes), so it must not change shared state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+Scorer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+Progress = Callable[[int, str], None]
+
+OBJECTIVES = ("total_score", "most_matched")
+
+_NO_SCORE = np.iinfo(np.int32).min  # marks a pair that may not be (or need not be) matched
+_MAX_ROUNDS = 60  # pricing rounds before giving up on a certificate (never reached in practice)
+
+
+@dataclass
+class Result:
+    mentor_of: np.ndarray  # (N,) int64 mentor index, or -1 when the mentee stays unmatched
+    total: int  # sum of the assigned pairs' own scores (pinned pairs included)
+    matched: int  # mentees with a mentor (pinned pairs included)
+    upper_bound: float | None  # bound on the objective over every feasible pair (None for greedy)
+    objective_value: float  # total, or shift * matched + total for most_matched
+    gap: float | None  # (upper_bound - objective_value) / max(1, objective_value)
+    rounds: int  # pricing rounds (linear programmes solved)
+    edges: int  # candidate pairs in the last linear programme
+    prices: np.ndarray | None  # (M,) mentors' prices, in the objective's units
+    shift: int = 0  # D added to each pair's score for most_matched; 0 for total_score
+
+    @property
+    def exact(self) -> bool:
+        """Whether the bound proves that no assignment does better (scores are whole numbers)."""
+        return self.upper_bound is not None and self.upper_bound - self.objective_value < 1
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _check_objective(objective: str) -> None:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"Unknown objective {objective!r}: choose one of {', '.join(OBJECTIVES)}.")
+
+
+def _score(scorer: Scorer, rows: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    scores, feasible = scorer(rows)
+    scores = np.asarray(scores)
+    feasible = np.asarray(feasible, dtype=bool)
+    if scores.shape != (len(rows), m) or feasible.shape != (len(rows), m):
+        raise ValueError(
+            f"The scorer returned shapes {scores.shape} and {feasible.shape} for {len(rows)} mentees "
+            f"and {m} mentors; expected ({len(rows)}, {m})."
+        )
+    return scores, feasible
+
+
+def _blocks(rows: np.ndarray, block: int) -> list[np.ndarray]:
+    block = max(1, int(block))
+    return [rows[k : k + block] for k in range(0, len(rows), block)]
+
+
+def _map_blocks(fn, blocks, workers: int, on_done=None):
+    """fn(block) for each block, in order, on up to ``workers`` threads; on_done(k) after each."""
+    out = []
+    if workers <= 1 or len(blocks) <= 1:
+        for k, b in enumerate(blocks):
+            out.append(fn(b))
+            if on_done:
+                on_done(k)
+        return out
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for k, value in enumerate(pool.map(fn, blocks)):
+            out.append(value)
+            if on_done:
+                on_done(k)
+    return out
+
+
+def _pinned(
+    scorer: Scorer, n: int, capacities: np.ndarray, fixed: Sequence[tuple[int, int]], block: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check the pinned pairs. -> (mentee indices, mentor indices, their scores)."""
+    m = len(capacities)
+    pairs = [(int(i), int(j)) for i, j in fixed]
+    fi = np.array([i for i, _ in pairs], dtype=np.int64)
+    fj = np.array([j for _, j in pairs], dtype=np.int64)
+    for i, j in pairs:
+        if not (0 <= i < n and 0 <= j < m):
+            raise ValueError(
+                f"Pinned pair (mentee {i}, mentor {j}) is outside the {n} mentees × {m} mentors."
+            )
+    seen, twice = np.unique(fi, return_counts=True)
+    if (twice > 1).any():
+        raise ValueError(f"Mentee {int(seen[twice > 1][0])} is pinned to more than one mentor.")
+    used = np.bincount(fj, minlength=m) if len(fj) else np.zeros(m, dtype=np.int64)
+    over = np.flatnonzero(used > capacities)
+    if len(over):
+        j = int(over[0])
+        raise ValueError(
+            f"Mentor {j} is pinned to {int(used[j])} mentees but has {int(capacities[j])} free places."
+        )
+    fs = np.zeros(len(fi), dtype=np.int64)
+    for start in range(0, len(fi), max(1, block)):
+        rows = fi[start : start + block]
+        cols = fj[start : start + block]
+        scores, feasible = _score(scorer, rows, m)
+        k = np.arange(len(rows))
+        bad = np.flatnonzero(~feasible[k, cols])
+        if len(bad):
+            i, j = int(rows[bad[0]]), int(cols[bad[0]])
+            raise ValueError(
+                f"Pinned pair (mentee {i}, mentor {j}) breaks a hard rule and may not be matched."
+            )
+        fs[start : start + len(rows)] = scores[k, cols]
+    return fi, fj, fs
+
+
+class _Reporter:
+    """Calls progress(percent, stage) with a percentage that never goes back."""
+
+    def __init__(self, progress: Progress | None):
+        self.progress, self.last = progress, 0
+
+    def __call__(self, percent: int, stage: str) -> None:
+        self.last = max(self.last, min(100, int(percent)))
+        if self.progress:
+            self.progress(self.last, stage)
+
+
+def _round_percent(rounds: float) -> int:
+    """Scoring takes the first 45 %; pricing rounds fill the rest, most of it in the first few."""
+    return int(45 + 54 * (1 - 0.6**rounds))
+
+
+def _shift(smin: int | None, smax: int | None, places: int) -> int:
+    """D such that one more matched mentee outweighs any difference in total score."""
+    if smin is None or smax is None:
+        return 1
+    return int((smax - smin) * places + abs(smin) + 1)
+
+
+def _finish(mentor_of, total, matched, shift, objective, upper_bound, rounds, edges, prices) -> Result:
+    value = float(total) if objective == "total_score" else float(shift) * matched + total
+    gap = None if upper_bound is None else (upper_bound - value) / max(1.0, value)
+    return Result(
+        mentor_of=mentor_of,
+        total=int(total),
+        matched=int(matched),
+        upper_bound=upper_bound,
+        objective_value=value,
+        gap=gap,
+        rounds=rounds,
+        edges=edges,
+        prices=prices,
+        shift=int(shift) if objective == "most_matched" else 0,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The restricted linear programme
+# --------------------------------------------------------------------------------------------
+
+
+def _solve_restricted(ei, ej, ew, caps, m):
+    """The best assignment over the candidate pairs, and mentors' prices that prove it.
+
+    ``ei`` are dense mentee numbers 0..n-1, ``ej`` mentor indices, ``ew`` whole-number weights.
+    -> (chosen: bool per pair, prices (m,), gains (n,)), with gains_i + prices_j >= w_ij on every
+    candidate pair, equality on the chosen ones, a gain only for a matched mentee and a price only
+    for a full mentor: the bound (*) over the candidate pairs equals the chosen pairs' weight.
+    """
+    n, e = int(ei.max()) + 1, len(ei)
+    # Each mentor becomes ``capacity`` places (columns); each mentee also gets a place of its own
+    # meaning "no mentor" at weight 0, so that everyone can be placed. Costs are C - weight > 0.
+    c = caps[ej]
+    first_place = np.concatenate([[0], np.cumsum(caps)])
+    places = int(first_place[-1])
+    edge_of = np.repeat(np.arange(e), c)
+    nth = np.arange(len(edge_of)) - np.repeat(np.cumsum(c) - c, c)
+    top = float(ew.max()) + 1.0
+    graph = sparse.csr_matrix(
+        (
+            np.concatenate([top - ew[edge_of], np.full(n, top)]),
+            (
+                np.concatenate([ei[edge_of], np.arange(n)]),
+                np.concatenate([first_place[ej[edge_of]] + nth, places + np.arange(n)]),
+            ),
+        ),
+        shape=(n, places + n),
+    )
+    rows, cols = min_weight_full_bipartite_matching(graph)
+    real = cols < places
+    mentor_of = np.full(n, -1, dtype=np.int64)
+    mentor_of[rows[real]] = np.searchsorted(first_place, cols[real], side="right") - 1
+    chosen = mentor_of[ei] == ej
+    prices, gains = _prices(ei, ej, ew, chosen, mentor_of, caps, m)
+    return chosen, prices, gains
+
+
+def _prices(ei, ej, ew, chosen, mentor_of, caps, m):
+    """Mentors' prices from shortest distances in the residual network of an optimal assignment.
+
+    Nodes: mentees 0..n-1, mentors n..n+m-1, a source s and a sink t (flow s -> mentee -> mentor
+    -> t -> s). With no negative cycle (the assignment is optimal) the distances d from s give
+    gain_i = max(0, d_i - d_s) and price_j = max(0, d_s - d_j), complementary to the assignment.
+    Distances are found by repeated relaxation, which converges in as many sweeps as the longest
+    chain of reassignments (a few dozen in practice).
+    """
+    n = len(mentor_of)
+    s, t = n + m, n + m + 1
+    load = np.bincount(mentor_of[mentor_of >= 0], minlength=m)
+    matched = mentor_of >= 0
+    free = np.flatnonzero(load < caps)
+    busy = np.flatnonzero(load > 0)
+    src = np.concatenate(
+        [np.full((~matched).sum(), s), np.flatnonzero(matched), ei[~chosen], n + ej[chosen]]
+        + [n + free, np.full(len(busy), t), [t, s]]
+    )
+    dst = np.concatenate(
+        [np.flatnonzero(~matched), np.full(matched.sum(), s), n + ej[~chosen], ei[chosen]]
+        + [np.full(len(free), t), n + busy, [s, t]]
+    )
+    cost = np.concatenate(
+        [np.zeros(n), -ew[~chosen], ew[chosen], np.zeros(len(free) + len(busy) + 2)]
+    ).astype(np.float64)
+    order = np.argsort(dst, kind="stable")
+    src, dst, cost = src[order], dst[order], cost[order]
+    starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]])
+    heads = dst[starts]
+    dist = np.full(n + m + 2, np.inf)
+    dist[s] = 0.0
+    for _ in range(n + m + 3):
+        best = np.minimum(dist[heads], np.minimum.reduceat(dist[src] + cost, starts))
+        if np.array_equal(best, dist[heads]):
+            break
+        dist[heads] = best
+    else:
+        raise RuntimeError("The matching over the candidate pairs is not optimal.")
+    dist[~np.isfinite(dist)] = 0.0
+    gains = np.maximum(0.0, dist[:n])
+    prices = np.maximum(0.0, -dist[n : n + m])
+    return prices, gains
+
+
+# --------------------------------------------------------------------------------------------
+# solve
+# --------------------------------------------------------------------------------------------
+
+
+def solve(
+    scorer: Scorer,
+    n: int,
+    capacities: np.ndarray,
+    *,
+    objective: str = "total_score",
+    fixed: Sequence[tuple[int, int]] = (),
+    block: int = 1000,
+    candidates: int = 8,
+    progress: Progress | None = None,
+    workers: int = 2,
+    reserve: int | None = None,
+) -> Result:
+    """The exact best assignment of ``n`` mentees to ``len(capacities)`` mentors, with its bound.
+
+    ``scorer(rows)`` returns (scores int (len(rows), M), feasible bool (len(rows), M)) for the
+    mentee indices ``rows``. ``fixed`` pairs (mentee index, mentor index) are pinned: always in
+    the result, using one of the mentor's places; a pinned pair that breaks a hard rule, or more
+    pins on a mentor than free places, raises ValueError. ``candidates`` is how many best
+    mentors per mentee start in the programme (raised to the largest capacity + 2); ``reserve``
+    how many best mentors per mentee are kept between checks (default 32 × candidates, at least
+    256), so that most mentees need scoring only once. ``workers`` threads call the scorer.
+    """
+    _check_objective(objective)
+    caps = np.asarray(capacities, dtype=np.int64).copy()
+    m = len(caps)
+    if (caps < 0).any():
+        raise ValueError("Capacities may not be negative.")
+    report = _Reporter(progress)
+    fi, fj, fs = _pinned(scorer, n, caps, fixed, block)
+    caps -= np.bincount(fj, minlength=m) if len(fj) else 0
+    mentor_of = np.full(n, -1, dtype=np.int64)
+    mentor_of[fi] = fj
+
+    active = np.setdiff1d(np.arange(n, dtype=np.int64), fi)
+    na = len(active)
+    open_mentor = caps > 0
+    k_cand = max(int(candidates), int(caps.max(initial=0)) + 2, 1)
+    reserve = min(m, max(1, reserve if reserve is not None else max(32 * k_cand, 256)))
+    k_side = int(caps.max(initial=0)) + 4  # each mentor's best mentees also start as candidates
+    blocks = _blocks(np.arange(na), block)
+    positive_only = objective == "total_score"
+
+    # 1. Scoring candidates: each mentee's reserve of best mentors, and the best score left out.
+    def scan(local: np.ndarray):
+        scores, feasible = _score(scorer, active[local], m)
+        usable = feasible & open_mentor[None, :]
+        smin = smax = None
+        if not positive_only and usable.any():
+            smin = int(np.where(usable, scores, np.iinfo(np.int32).max).min())
+            smax = int(np.where(usable, scores, _NO_SCORE).max())
+        if positive_only:
+            usable &= scores > 0
+        key = np.where(usable, scores, _NO_SCORE).astype(np.int32, copy=False)
+        del scores, feasible, usable
+        if reserve < m:
+            part = np.argpartition(key, m - reserve - 1, axis=1)
+            top = part[:, m - reserve :]
+            left_out = np.take_along_axis(key, part[:, m - reserve - 1 : m - reserve], axis=1)[:, 0]
+        else:
+            top = np.broadcast_to(np.arange(m), key.shape)
+            left_out = np.full(len(local), _NO_SCORE, dtype=np.int32)
+        top_scores = np.take_along_axis(key, top, axis=1)
+        order = np.argsort(-top_scores.astype(np.int64), axis=1, kind="stable")
+        # Each mentor's best mentees in this block, so that every mentor starts with candidates.
+        r = len(local)
+        if r > k_side:
+            fans = np.argpartition(key, r - k_side, axis=0)[r - k_side :]
+        else:
+            fans = np.broadcast_to(np.arange(r)[:, None], key.shape)
+        return (
+            np.take_along_axis(top, order, axis=1).astype(np.int32),
+            np.take_along_axis(top_scores, order, axis=1),
+            left_out,
+            smin,
+            smax,
+            local[fans],
+            np.take_along_axis(key, fans, axis=0),
+        )
+
+    def scanned(k: int) -> None:
+        report(int(45 * (k + 1) / max(1, len(blocks))), "Scoring candidates")
+
+    parts = _map_blocks(scan, blocks, workers, scanned)
+    if parts:
+        res_cols = np.concatenate([p[0] for p in parts])
+        res_scores = np.concatenate([p[1] for p in parts])
+        left_scores = np.concatenate([p[2] for p in parts])
+    else:
+        res_cols = np.zeros((0, reserve), dtype=np.int32)
+        res_scores = np.zeros((0, reserve), dtype=np.int32)
+        left_scores = np.zeros(0, dtype=np.int32)
+    fan_rows = np.concatenate([p[5] for p in parts]) if parts else np.zeros((0, m), dtype=np.int64)
+    fan_scores = np.concatenate([p[6] for p in parts]) if parts else np.zeros((0, m), dtype=np.int32)
+    if len(fan_rows) > k_side:
+        best_fans = np.argpartition(fan_scores, len(fan_rows) - k_side, axis=0)[len(fan_rows) - k_side :]
+        fan_rows = np.take_along_axis(fan_rows, best_fans, axis=0)
+        fan_scores = np.take_along_axis(fan_scores, best_fans, axis=0)
+    lows = [p[3] for p in parts if p[3] is not None]
+    highs = [p[4] for p in parts if p[4] is not None]
+    places = int(min(na, caps[open_mentor].sum()))
+    shift = _shift(min(lows, default=None), max(highs, default=None), places) if not positive_only else 0
+    del parts
+
+    # Weights in the objective's units; -inf where a pair may not be matched.
+    def weights(scores: np.ndarray) -> np.ndarray:
+        w = scores.astype(np.float64)
+        w[scores == _NO_SCORE] = -np.inf
+        return w + shift
+
+    res_w = weights(res_scores)  # (na, reserve) weights of each mentee's reserve
+    tail = weights(left_scores)  # best gain left out of the reserve, under the prices ``tail_ref``
+    tail_w = tail.copy()  # best weight left out of the reserve
+    tail_ref = np.zeros(na, dtype=np.int64)  # which prices ``tail`` was measured against
+    ref_prices = [np.zeros(m)]
+    del res_scores, left_scores
+
+    first = np.isfinite(res_w[:, :k_cand])
+    ei = np.repeat(np.arange(na, dtype=np.int64), first.sum(axis=1))
+    ej = res_cols[:, :k_cand][first].astype(np.int64)
+    ew = res_w[:, :k_cand][first]
+    fan = fan_scores != _NO_SCORE
+    ei = np.concatenate([ei, fan_rows[fan]])
+    ej = np.concatenate([ej, np.broadcast_to(np.arange(m), fan.shape)[fan]])
+    ew = np.concatenate([ew, weights(fan_scores[fan])])
+    _, once = np.unique(ei * m + ej, return_index=True)
+    ei, ej, ew = ei[once], ej[once], ew[once]
+    del fan_rows, fan_scores, fan
+    if np.isfinite(ew).any() and np.abs(ew).max() >= 2.0**50:
+        raise ValueError("Scores are too large for an exact solution.")
+
+    margin = 2.0  # how far below its mentee's gain a pair may fall before it leaves the programme
+    rounds = 0
+    prices = np.zeros(m)
+    chosen = np.zeros(0, dtype=bool)
+    bound = math.inf
+    while True:
+        rounds += 1
+        # 2. Solving the programme over the candidate pairs.
+        report(_round_percent(rounds - 0.5), "Solving")
+        gain = np.zeros(na)  # each mentee's best gain over the candidate pairs
+        if len(ei):
+            chosen, prices, gain[: int(ei.max()) + 1] = _solve_restricted(ei, ej, ew, caps, m)
+        else:
+            chosen, prices = np.zeros(0, dtype=bool), np.zeros(m)
+        tol = 0.5  # weights and prices are whole numbers
+
+        # 3. Checking every pair against the prices.
+        drops = np.array(
+            [(ref - prices)[open_mentor].max() if open_mentor.any() else 0.0 for ref in ref_prices]
+        )
+        lowest = prices[open_mentor].min() if open_mentor.any() else 0.0
+        # No pair left out of a mentee's reserve gains more than this:
+        tail_bound = np.minimum(tail + drops[tail_ref], tail_w - lowest)
+        res_gain = res_w - prices[res_cols]
+        res_best = np.maximum(res_gain.max(axis=1, initial=-np.inf), 0.0)
+        best = np.maximum(res_best, np.where(tail_bound > 0, tail_bound, 0.0))
+        new_i: list[np.ndarray] = []  # pairs that would improve the result: mentees,
+        new_j: list[np.ndarray] = []  # mentors,
+        new_w: list[np.ndarray] = []  # and weights
+
+        # Reserve pairs that would improve the result (no scoring needed).
+        beats = res_gain > (gain + tol)[:, None]
+        if beats.any():
+            rows = np.flatnonzero(beats.any(axis=1))
+            g = np.where(beats[rows], res_gain[rows], -np.inf)
+            take = np.argsort(-g, axis=1, kind="stable")[:, : 2 * k_cand]
+            keep = np.isfinite(np.take_along_axis(g, take, axis=1))
+            new_i.append(np.repeat(rows, keep.sum(axis=1)))
+            new_j.append(np.take_along_axis(res_cols[rows], take, axis=1)[keep].astype(np.int64))
+            new_w.append(np.take_along_axis(res_w[rows], take, axis=1)[keep])
+        if len(new_i) and len(new_i[0]) > max(100, na // 200):
+            # Prices still move a lot while the reserves hold better pairs: score nobody again yet.
+            rescore = np.zeros(0, dtype=np.int64)
+        else:
+            # Mentees whose left-out pairs might beat their gain: score them again, in full.
+            rescore = np.flatnonzero(tail_bound > gain + tol)
+        if len(rescore):
+            stage = f"Checking every pair (round {rounds})"
+            p_now = prices.copy()
+
+            check = partial(
+                _check_block,
+                scorer=scorer,
+                active=active,
+                m=m,
+                open_mentor=open_mentor,
+                positive_only=positive_only,
+                shift=shift,
+                prices=p_now,
+                gain=gain,
+                tol=tol,
+                reserve=reserve,
+                k_cand=k_cand,
+            )
+            rblocks = _blocks(rescore, block)
+
+            def checked(k: int, at: int = rounds, of: int = len(rblocks), say: str = stage) -> None:
+                report(_round_percent(at - 0.5 + 0.5 * (k + 1) / of), say)
+
+            ref_prices.append(p_now)
+            for local, row_best, vi, vj, vw, top, top_w, left, left_w in _map_blocks(
+                check, rblocks, workers, checked
+            ):
+                best[local] = row_best
+                new_i.append(vi)
+                new_j.append(vj)
+                new_w.append(vw)
+                res_cols[local] = top
+                res_w[local] = top_w
+                tail[local] = left
+                tail_w[local] = left_w
+                tail_ref[local] = len(ref_prices) - 1
+        else:
+            report(_round_percent(rounds), f"Checking every pair (round {rounds})")
+
+        bound = float(caps[open_mentor] @ prices[open_mentor] + best.sum())
+        # A pair that beats its mentee's gain is never a candidate already (the gain is the best
+        # over the candidates), but it may be found both in the reserve and by scoring again.
+        add_i = np.concatenate(new_i) if new_i else np.zeros(0, dtype=np.int64)
+        add_j = np.concatenate(new_j) if new_j else np.zeros(0, dtype=np.int64)
+        add_w = np.concatenate(new_w) if new_w else np.zeros(0)
+        _, once = np.unique(add_i * m + add_j, return_index=True)
+        add_i, add_j, add_w = add_i[once], add_j[once], add_w[once]
+        if not len(add_i) or rounds >= _MAX_ROUNDS:
+            break
+        # Keep the programme small: drop pairs that lose clearly under today's prices (a pair
+        # dropped here is still checked against later prices, and comes back if it would help).
+        slack = ew - prices[ej] - gain[ei]
+        keep = chosen | (slack >= -margin)
+        ei, ej, ew = ei[keep], ej[keep], ew[keep]
+        ei = np.concatenate([ei, add_i])
+        ej = np.concatenate([ej, add_j])
+        ew = np.concatenate([ew, add_w])
+
+    sel = np.flatnonzero(chosen)
+    mentor_of[active[ei[sel]]] = ej[sel]
+    if (np.bincount(ej[sel], minlength=m) > caps).any():
+        raise RuntimeError("The matching programme exceeded a mentor's capacity.")
+    own = np.zeros(0, dtype=np.int64)
+    if len(sel):
+        own = np.rint(ew[sel] - shift).astype(np.int64)
+    total = int(own.sum() + fs.sum())
+    matched = len(sel) + len(fi)
+    pinned_value = float(fs.sum()) + (shift * len(fi) if not positive_only else 0.0)
+    report(100, "Done")
+    return _finish(
+        mentor_of,
+        total,
+        matched,
+        shift,
+        objective,
+        bound + pinned_value,
+        rounds,
+        len(ei),
+        prices,
+    )
+
+
+def _check_block(
+    local, *, scorer, active, m, open_mentor, positive_only, shift, prices, gain, tol, reserve, k_cand
+):
+    """Score some mentees again in full and price every pair of theirs.
+
+    -> (local rows, each row's best gain, new pairs' rows and mentors, the rows' refreshed reserve
+    (mentors, weights) and the best gain left out of it under these prices).
+    """
+    scores, feasible = _score(scorer, active[local], m)
+    usable = feasible & open_mentor[None, :]
+    if positive_only:
+        usable &= scores > 0
+    red = np.where(usable, scores.astype(np.float64) + (shift - prices)[None, :], -np.inf)
+    del scores, feasible, usable
+    row_best = np.maximum(red.max(axis=1), 0.0)
+    over = red > (gain[local] + tol)[:, None]
+    v = np.flatnonzero(over.any(axis=1))
+    vi = vj = np.zeros(0, dtype=np.int64)
+    vw = np.zeros(0)
+    if len(v):
+        rv = np.where(over[v], red[v], -np.inf)
+        if m > k_cand:
+            cols = np.argpartition(-rv, k_cand - 1, axis=1)[:, :k_cand]
+        else:
+            cols = np.broadcast_to(np.arange(m), rv.shape)
+        ok = np.isfinite(np.take_along_axis(rv, cols, axis=1))
+        vi = np.repeat(local[v], ok.sum(axis=1))
+        vj = cols[ok].astype(np.int64)
+        vw = np.take_along_axis(rv, cols, axis=1)[ok] + prices[vj]
+    if reserve < m:
+        part = np.argpartition(red, m - reserve - 1, axis=1)
+        top = part[:, m - reserve :]
+        left = np.take_along_axis(red, part[:, m - reserve - 1 : m - reserve], axis=1)[:, 0]
+        red += prices[None, :]  # now the weights
+        top_w = np.take_along_axis(red, top, axis=1)
+        np.put_along_axis(red, top, -np.inf, axis=1)
+        left_w = red.max(axis=1)
+    else:
+        top = np.broadcast_to(np.arange(m), red.shape)
+        left = left_w = np.full(len(local), -np.inf)
+        top_w = red + prices[None, :]
+    return local, row_best, vi, vj, vw, top.astype(np.int32), top_w, left, left_w
+
+
+# --------------------------------------------------------------------------------------------
+# greedy and dual_bound
+# --------------------------------------------------------------------------------------------
+
+
+def greedy(
+    scorer: Scorer,
+    n: int,
+    capacities: np.ndarray,
+    *,
+    order: np.ndarray | None = None,
+    block: int = 1000,
+    objective: str = "total_score",
+    fixed: Sequence[tuple[int, int]] = (),
+    workers: int = 2,
+) -> Result:
+    """What a coordinator would do by hand: mentees in ``order`` (default 0..N-1, longest wait
+    first) each take the best-scoring feasible mentor who still has a free place.
+
+    For ``total_score`` a mentee only takes a mentor with a positive score (a pair scoring 0 or
+    less would not raise the total); for ``most_matched`` any feasible mentor will do. Ties go to
+    the lower mentor index. Pinned pairs are placed first, as in :func:`solve`.
+    """
+    _check_objective(objective)
+    caps = np.asarray(capacities, dtype=np.int64).copy()
+    m = len(caps)
+    fi, fj, fs = _pinned(scorer, n, caps, fixed, block)
+    caps -= np.bincount(fj, minlength=m) if len(fj) else 0
+    mentor_of = np.full(n, -1, dtype=np.int64)
+    mentor_of[fi] = fj
+    rows = np.arange(n, dtype=np.int64) if order is None else np.asarray(order, dtype=np.int64)
+    rows = rows[~np.isin(rows, fi)]
+    positive_only = objective == "total_score"
+    total = int(fs.sum())
+    matched = len(fi)
+    lows: list[int] = []
+    highs: list[int] = []
+    open_mentor = caps > 0  # before anyone is placed: the shift is measured as in solve
+
+    def fetch(chunk: np.ndarray):
+        return _score(scorer, chunk, m)
+
+    chunks = _blocks(rows, block)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, 2))) as pool:
+        pending = pool.submit(fetch, chunks[0]) if chunks else None
+        for k, chunk in enumerate(chunks):
+            scores, feasible = pending.result()
+            pending = pool.submit(fetch, chunks[k + 1]) if k + 1 < len(chunks) else None
+            if not positive_only:
+                usable0 = feasible & open_mentor[None, :]
+                if usable0.any():
+                    lows.append(int(scores[usable0].min()))
+                    highs.append(int(scores[usable0].max()))
+            usable = feasible & (caps > 0)[None, :]
+            if positive_only:
+                usable &= scores > 0
+            key = np.where(usable, scores, _NO_SCORE).astype(np.int32, copy=False)
+            del usable
+            for r in range(len(chunk) if m else 0):
+                j = int(key[r].argmax())
+                if key[r, j] == _NO_SCORE:
+                    continue
+                mentor_of[chunk[r]] = j
+                total += int(scores[r, j])
+                matched += 1
+                caps[j] -= 1
+                if caps[j] == 0:
+                    key[r + 1 :, j] = _NO_SCORE
+    places = int(min(len(rows), np.asarray(capacities, dtype=np.int64).sum() - len(fi)))
+    shift = _shift(min(lows, default=None), max(highs, default=None), places) if not positive_only else 0
+    return _finish(mentor_of, total, matched, shift, objective, None, 0, 0, None)
+
+
+def dual_bound(
+    scorer: Scorer,
+    n: int,
+    capacities: np.ndarray,
+    prices: np.ndarray,
+    *,
+    objective: str = "total_score",
+    block: int = 1000,
+    fixed: Sequence[tuple[int, int]] = (),
+    shift: int | None = None,
+    workers: int = 2,
+) -> float:
+    """The bound  sum_j capacity_j * p_j + sum_i max(0, max_j (w_ij - p_j))  for given prices,
+    over every feasible pair (one pass over all mentees): no assignment's objective exceeds it.
+
+    ``fixed`` and ``shift`` as in :func:`solve` (``Result.shift``); for ``most_matched`` without
+    ``shift`` the shift is worked out from the scores as :func:`solve` does.
+    """
+    _check_objective(objective)
+    caps = np.asarray(capacities, dtype=np.int64).copy()
+    m = len(caps)
+    p = np.maximum(np.asarray(prices, dtype=np.float64), 0.0)
+    fi, fj, fs = _pinned(scorer, n, caps, fixed, block)
+    caps -= np.bincount(fj, minlength=m) if len(fj) else 0
+    open_mentor = caps > 0
+    active = np.setdiff1d(np.arange(n, dtype=np.int64), fi)
+    positive_only = objective == "total_score"
+
+    def row_best(rows: np.ndarray):
+        scores, feasible = _score(scorer, rows, m)
+        usable = feasible & open_mentor[None, :]
+        smin = smax = None
+        if not positive_only and usable.any():
+            smin = int(scores[usable].min())
+            smax = int(scores[usable].max())
+        if positive_only:
+            usable &= scores > 0
+        red = np.where(usable, scores.astype(np.float64) - p[None, :], -np.inf)
+        return red.max(axis=1, initial=-np.inf), smin, smax
+
+    parts = _map_blocks(row_best, _blocks(active, block), workers)
+    best = np.concatenate([b for b, _, _ in parts]) if parts else np.zeros(0)
+    if positive_only:
+        d = 0
+    elif shift is not None:
+        d = int(shift)
+    else:
+        places = int(min(len(active), caps[open_mentor].sum()))
+        d = _shift(
+            min((s for _, s, _ in parts if s is not None), default=None),
+            max((s for _, _, s in parts if s is not None), default=None),
+            places,
+        )
+    gains = np.maximum(best + d, 0.0)
+    pinned_value = float(fs.sum()) + d * len(fi)
+    return float(caps[open_mentor] @ p[open_mentor] + gains.sum() + pinned_value)
