@@ -104,11 +104,16 @@ def mentee_with_profile(*, mentee_id: int) -> Mentee:
 
 
 def mentee_waiting_list(*, user: User, programme_id: int | None = None) -> QuerySet[Mentee]:
-    """Waiting mentees, longest wait first."""
+    """Waiting mentees, longest wait first; a mentee proposed to a mentor (waiting for the
+    mentor's answer) is not on the list."""
     filters = {"status": Mentee.Status.WAITING}
     if programme_id:
         filters["programme"] = programme_id
-    return mentee_list_visible_to(user=user, filters=filters).order_by("waiting_since", "id")
+    return (
+        mentee_list_visible_to(user=user, filters=filters)
+        .exclude(matches__status=Match.Status.PROPOSED)
+        .order_by("waiting_since", "id")
+    )
 
 
 def mentee_get_for_user(

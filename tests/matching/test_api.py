@@ -39,18 +39,20 @@ def test_coordinator_sees_the_ukrainian_speaking_mentor_suggested_first_with_rea
     response = client_for(coordinator).get(_suggestions_url(waiting_mentee))
 
     assert response.status_code == 200
-    first, second = response.json()
-    assert first["mentor"] == mentor.pk
-    assert (first["first_name"], first["last_name"]) == ("Olena", "Kovalenko")
-    assert first["score"] == 70
-    assert first["reasons"] == [
-        "Speaks Ukrainian, the mentee's preferred language (native) (+40)",
-        "Also speaks Romanian (+5)",
-        "Shares Ukrainian background (+25)",
+    (first,) = response.json()["results"]  # Mihai shares no usable language with Iryna
+    assert first["mentor"] == {
+        "id": mentor.pk,
+        "first_name": "Olena",
+        "last_name": "Kovalenko",
+        "capacity": 2,
+    }
+    assert first["score"] == 65
+    assert [(part["reason"], part["points"]) for part in first["parts"]] == [
+        ("Speaks Ukrainian natively, the mentee's preferred language", 40),
+        ("Shares Ukrainian background", 25),
     ]
     assert first["free_places"] == 2
-    assert second["mentor"] == other_mentor.pk
-    assert second["score"] < first["score"]
+    assert response.json()["excluded"] == [{"rule": "No common language at a usable level", "count": 1}]
 
 
 def test_suggestions_leave_out_mentors_who_cannot_be_matched(
@@ -61,7 +63,7 @@ def test_suggestions_leave_out_mentors_who_cannot_be_matched(
 
     response = client_for(coordinator).get(_suggestions_url(waiting_mentee))
 
-    assert [s["mentor"] for s in response.json()] == [matchable.pk]
+    assert [s["mentor"]["id"] for s in response.json()["results"]] == [matchable.pk]
 
 
 def test_reading_suggestions_audits_the_mentee_read(client_for, coordinator, mentor, waiting_mentee):
@@ -110,8 +112,12 @@ def test_coordinator_matches_a_waiting_mentee_with_the_suggested_mentor(
         "first_name": "Iryna",
         "last_name": "Shevchenko",
         "family_reference": waiting_mentee.family.reference,
+        "kind": "parent",
+        "preferred_language": "uk",
+        "municipality": "Baia Mare",
+        "needs": [],
     }
-    assert body["score"] == 70
+    assert body["score"] == 65
     assert body["started_on"] == datetime.date.today().isoformat()
     waiting_mentee.refresh_from_db()
     assert waiting_mentee.status == Mentee.Status.MATCHED

@@ -89,15 +89,15 @@ def test_suggestions_rank_the_mentor_who_speaks_the_preferred_language_and_share
 ):
     suggestions = mentor_suggestions_for_mentee(mentee=waiting_mentee)
 
-    assert [s.mentor for s in suggestions] == [mentor, other_mentor]
+    # Mihai speaks Romanian, which Iryna speaks at a basic level only: no usable common language.
+    assert [s.mentor for s in suggestions] == [mentor]
     best = suggestions[0]
     assert best.reasons == [
-        "Speaks Ukrainian, the mentee's preferred language (native) (+40)",
-        "Also speaks Romanian (+5)",
+        "Speaks Ukrainian natively, the mentee's preferred language (+40)",
         "Shares Ukrainian background (+25)",
     ]
-    assert best.score == 70
-    assert suggestions[1].reasons == ["Also speaks Romanian (+5)"]
+    assert best.score == 65
+    assert suggestions.excluded == [("No common language at a usable level", 1)]
 
 
 def test_suggestions_leave_out_mentors_who_cannot_be_matched(programme, mentor, waiting_mentee):
