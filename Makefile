@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint format schema migrate seed bench-seed bench-import bench-reports bench-sessions clean
+.PHONY: install run test lint format schema migrate seed bench-seed bench-import bench-reports bench-sessions \
+	bench-matching clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +58,13 @@ bench-reports: migrate
 ## insert; prints throughput, p50/p95 and Tandem ÷ bare (needs DATABASE_URL pointing at PostgreSQL).
 bench-sessions: migrate
 	$(BIN)/python -m sessions.bench
+
+## Batch matching on synthetic programmes of 1,000 × 500, 5,000 × 2,500 and 20,000 × 10,000
+## (Tandem, greedy, the dual bound, an exact solver) and suggestion latency through gunicorn, in a
+## PostgreSQL database of its own (tandem_matching_bench on 127.0.0.1, built once and reused;
+## BENCH_ARGS="--rebuild" builds it again, "--sizes 1000x500 --skip-api" for a quick run).
+bench-matching: install
+	$(BIN)/python -m matching.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles
