@@ -7,7 +7,10 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from matching.api import MatchViewSet, MenteeSuggestionListView
+from matching.api import MatchViewSet
+from matching.api_batch import BatchRunViewSet
+from matching.api_config import MatchExclusionViewSet, ProgrammeScoringView
+from matching.api_suggestions import MenteeSuggestionListView, MentorSuggestionListView, PairExplanationView
 from mentoring.api import (
     ConsentViewSet,
     CulturalBackgroundViewSet,
@@ -37,6 +40,8 @@ router.register(
     "self-assessment-questions", SelfAssessmentQuestionViewSet, basename="api-self-assessment-question"
 )
 router.register("matches", MatchViewSet, basename="api-match")
+router.register("match-exclusions", MatchExclusionViewSet, basename="api-match-exclusion")
+router.register("batch-runs", BatchRunViewSet, basename="api-batch-run")
 router.register("session-logs", SessionLogViewSet, basename="api-session-log")
 router.register("outcome-instruments", OutcomeInstrumentViewSet, basename="api-outcome-instrument")
 router.register("outcome-measures", OutcomeMeasureViewSet, basename="api-outcome-measure")
@@ -54,6 +59,19 @@ urlpatterns = [
         "mentees/<int:mentee_id>/suggestions/",
         MenteeSuggestionListView.as_view(),
         name="api-mentee-suggestions",
+    ),
+    path(
+        "mentees/<int:mentee_id>/suggestions/<int:mentor_id>/",
+        PairExplanationView.as_view(),
+        name="api-mentee-suggestion-detail",
+    ),
+    path(
+        "mentors/<int:mentor_id>/suggestions/",
+        MentorSuggestionListView.as_view(),
+        name="api-mentor-suggestions",
+    ),
+    path(
+        "programmes/<int:programme_id>/scoring/", ProgrammeScoringView.as_view(), name="api-programme-scoring"
     ),
     path(
         "people/<int:person_id>/data-export/", PersonDataExportView.as_view(), name="api-person-data-export"

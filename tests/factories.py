@@ -281,3 +281,26 @@ class ConcernFactory(DjangoModelFactory):
     kind = "well_being"
     severity = "medium"
     description = "The mother said she has not slept for days and worries about the rent."
+
+
+class ProposedMatchFactory(MatchFactory):
+    """A match a coordinator proposed: the mentor has not answered, the mentee is still waiting."""
+
+    mentee = factory.SubFactory(
+        MenteeFactory, programme=factory.SelfAttribute("..programme"), status=Mentee.Status.WAITING
+    )
+    status = Match.Status.PROPOSED
+    started_on = None
+
+
+class MatchExclusionFactory(DjangoModelFactory):
+    """A pair of one programme that must never be matched."""
+
+    class Meta:
+        model = "matching.MatchExclusion"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    mentor = factory.SubFactory(MentorFactory, programme=factory.SelfAttribute("..programme"), approved=True)
+    mentee = factory.SubFactory(MenteeFactory, programme=factory.SelfAttribute("..programme"))
+    reason = "relative"
+    note = "The mentor is the mother's cousin."

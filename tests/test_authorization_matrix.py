@@ -33,9 +33,11 @@ from mentoring.models import Mentee
 from sessions.models import AttentionFlag, CheckIn, Concern, Goal, Notification, OutcomeInstrument
 from tests.factories import (
     ConcernFactory,
+    MatchExclusionFactory,
     MatchFactory,
     MenteeFactory,
     MentorFactory,
+    ProposedMatchFactory,
     SessionLogFactory,
 )
 from tests.harness import api_operations, page_names
@@ -89,6 +91,57 @@ def _suggestions(w) -> Target:
     match = MatchFactory(programme=w.programme)
     MentorFactory(programme=w.programme, approved=True)
     return Target(kwargs={"mentee_id": match.mentee.pk}, owner=lambda: match.mentor.user)
+
+
+def _pair_explanation(w) -> Target:
+    match = MatchFactory(programme=w.programme)
+    mentor = MentorFactory(programme=w.programme, approved=True)
+    return Target(
+        kwargs={"mentee_id": match.mentee.pk, "mentor_id": mentor.pk}, owner=lambda: match.mentor.user
+    )
+
+
+def _mentor_suggestions(w) -> Target:
+    mentor = MentorFactory(programme=w.programme, approved=True)
+    MenteeFactory(programme=w.programme, status=Mentee.Status.WAITING)
+    return Target(kwargs={"mentor_id": mentor.pk}, owner=lambda: mentor.user)
+
+
+def _proposal(w) -> Target:
+    match = ProposedMatchFactory(programme=w.programme)
+    return Target(kwargs={"pk": match.pk}, body={"reason": "no_time"}, owner=lambda: match.mentor.user)
+
+
+def _match_to_pause(w) -> Target:
+    target = _match(w)
+    target.body = {"reason": "The family is abroad until March."}
+    return target
+
+
+def _paused_match(w) -> Target:
+    match = MatchFactory(programme=w.programme, status="paused", paused_on=TODAY(), pause_reason="Exams")
+    return Target(kwargs={"pk": match.pk}, owner=lambda: match.mentor.user)
+
+
+def _exclusion(w) -> Target:
+    exclusion = MatchExclusionFactory(programme=w.programme)
+    return Target(kwargs={"pk": exclusion.pk}, row_id=exclusion.pk, owner=lambda: exclusion.mentor.user)
+
+
+def _new_exclusion(w) -> Target:
+    mentee = MenteeFactory(programme=w.programme, status=Mentee.Status.WAITING)
+    mentor = MentorFactory(programme=w.programme, approved=True)
+    return Target(
+        body={"mentee": mentee.pk, "mentor": mentor.pk, "reason": "relative"}, owner=lambda: mentor.user
+    )
+
+
+def _scoring(w) -> Target:
+    return Target(
+        kwargs={"programme_id": w.programme.pk},
+        body={"shared_background": 30},
+        owner=lambda: _new_mentor_user(w),
+    )
 
 
 def _new_match(w) -> Target:
@@ -280,15 +333,50 @@ def _person_to_erase(w) -> Target:
     )
 
 
+def _batch_run(w) -> Target:
+    """A computed batch run of P with one pair (a mentor and a mentee who share Ukrainian)."""
+    from matching.batch import batch_run_compute
+    from matching.models import BatchRun
+
+    MentorFactory(programme=w.programme, approved=True)
+    MenteeFactory(programme=w.programme, status=Mentee.Status.WAITING)
+    run = batch_run_compute(run_id=BatchRun.objects.create(programme=w.programme).pk)
+    return Target(kwargs={"pk": run.pk}, body={}, row_id=run.pk, owner=lambda: _new_mentor_user(w))
+
+
+def _batch_run_to_accept(w) -> Target:
+    target = _batch_run(w)
+    target.body = {"all": True}
+    return target
+
+
+def _new_batch_run(w) -> Target:
+    return Target(body={"programme": w.programme.pk}, owner=lambda: _new_mentor_user(w))
+
+
 # --- The matrix -------------------------------------------------------------------------------
 
 MATRIX: dict[tuple[str, str], tuple[Callable, tuple]] = {
     # Matching: coordinators make and close matches; a mentor reads their own.
     ("api-mentee-suggestions", "get"): (_suggestions, READ_STAFF),
+    ("api-mentee-suggestion-detail", "get"): (_pair_explanation, READ_STAFF),
+    ("api-mentor-suggestions", "get"): (_mentor_suggestions, READ_STAFF),
     ("api-match-list", "get"): (_match, LIST_OWN),
     ("api-match-list", "post"): (_new_match, COORDINATOR_CREATES),
     ("api-match-detail", "get"): (_match, READ_OWN),
     ("api-match-close", "post"): (_match_to_close, COORDINATE),
+    # The mentor answers a proposal (a coordinator may on their behalf); coordinators pause.
+    ("api-match-accept", "post"): (_proposal, READ_OWN),
+    ("api-match-decline", "post"): (_proposal, READ_OWN),
+    ("api-match-pause", "post"): (_match_to_pause, COORDINATE),
+    ("api-match-resume", "post"): (_paused_match, COORDINATE),
+    # Exclusions: the programme's coordinators; the scoring weights: its staff read, coordinators write.
+    ("api-match-exclusion-list", "get"): (_exclusion, LIST_STAFF),
+    ("api-match-exclusion-list", "post"): (_new_exclusion, COORDINATOR_CREATES),
+    ("api-match-exclusion-detail", "get"): (_exclusion, READ_STAFF),
+    ("api-match-exclusion-detail", "delete"): (_exclusion, (403, 204, 204, 404, 404, 404, 404, 404)),
+    ("api-programme-scoring", "get"): (_scoring, REPORT_READ),
+    ("api-programme-scoring", "put"): (_scoring, (403, 200, 200, 404, 403, 404, 404, 404)),
     # Session logs: the author writes and reads; coordinators read and correct.
     ("api-session-log-list", "get"): (_log, LIST_OWN),
     ("api-session-log-list", "post"): (_new_log, (403, 400, 400, 400, 400, 400, 201, 400)),
@@ -347,6 +435,15 @@ MATRIX: dict[tuple[str, str], tuple[Callable, tuple]] = {
     ("api-report-snapshot-latest", "get"): (_latest_snapshot, REPORT_READ),
     ("api-report-snapshot-detail", "get"): (_snapshot, REPORT_READ),
     ("api-report-snapshot-figures", "get"): (_snapshot, REPORT_READ),
+    # Batch matching: the programme's coordinators only (a run lists a waiting list's people).
+    ("api-batch-run-list", "get"): (_batch_run, LIST_STAFF),
+    ("api-batch-run-list", "post"): (_new_batch_run, (403, 202, 202, 400, 403, 403, 403, 403)),
+    ("api-batch-run-detail", "get"): (_batch_run, READ_STAFF),
+    ("api-batch-run-pairs", "get"): (_batch_run, READ_STAFF),
+    ("api-batch-run-unmatched", "get"): (_batch_run, READ_STAFF),
+    ("api-batch-run-recruitment-needs", "get"): (_batch_run, READ_STAFF),
+    ("api-batch-run-rerun", "post"): (_batch_run, (403, 202, 202, 404, 404, 404, 404, 404)),
+    ("api-batch-run-accept", "post"): (_batch_run_to_accept, COORDINATE_UNSEEN),
 }
 
 # Pages: anonymous, admin, coordinator, other_coordinator, manager, other_manager, own_mentor,
@@ -526,7 +623,33 @@ PAGES: dict[str, tuple] = {  # name: (method, URL kwargs, expected[, query])
         STAFF_RECORD,
     ),
     "matching:my-matches": ("get", NONE, MENTOR_PAGE),
-    "matching:match-create": ("post", _k(mentee_id="waiting_id"), STAFF_RECORD),
+    "matching:match-manage": ("get", lambda page: {"match_id": page["match"].pk}, STAFF_RECORD),
+    # The page world's match is active: accepting it is refused with a message (a redirect).
+    "matching:match-accept": ("post", lambda page: {"match_id": page["match"].pk}, SHARED_RECORD),
+    # Posted empty, the forms answer their errors (422) to those who may use them.
+    "matching:match-decline": (
+        "post",
+        lambda page: {"match_id": page["match"].pk},
+        (LOGIN, 422, 422, 404, 404, 422, 404),
+    ),
+    "matching:match-pause": (
+        "post",
+        lambda page: {"match_id": page["match"].pk},
+        (LOGIN, 422, 422, 404, 404, 404, 404),
+    ),
+    "matching:match-resume": ("post", lambda page: {"match_id": page["match"].pk}, STAFF_RECORD),
+    "matching:exclusion-list": ("get", _k(programme_id="programme_id"), STAFF_RECORD),
+    "matching:exclusion-remove": (
+        "post",
+        lambda page: {
+            "programme_id": page["programme_id"],
+            "exclusion_id": MatchExclusionFactory(programme=page["match"].programme).pk,
+        },
+        STAFF_RECORD,
+    ),
+    "matching:scoring-config": ("get", _k(programme_id="programme_id"), STAFF_RECORD),
+    # The matching page (GET) and its Match buttons (POST; tests/matching/test_suggestions.py).
+    "matching:match-create": ("get", _k(mentee_id="waiting_id"), STAFF_RECORD),
     "matching:match-close": ("get", lambda page: {"match_id": page["match"].pk}, STAFF_RECORD),
     "sessions:concern-list": ("get", NONE, STAFF_PAGE),
     "sessions:concern-raise": ("get", NONE, MENTOR_RECORD, lambda page: {"match": page["match"].pk}),
@@ -553,6 +676,21 @@ PAGES: dict[str, tuple] = {  # name: (method, URL kwargs, expected[, query])
     "person-data": ("get", _k(person_id="person_id"), STAFF_RECORD),
     "person-erase": ("post", _k(person_id="waiting_person_id"), STAFF_RECORD),
     "people-import-commit": ("post", NONE, (LOGIN, OK, OK, OK, 404, 404, 404)),
+    "matching:batch-list": ("get", NONE, STAFF_PAGE),
+    **{
+        f"matching:batch-{name}": (
+            method,
+            lambda page: {"run_id": page["match"].programme.batch_runs.create(status="done").pk},
+            STAFF_RECORD,
+        )
+        for name, method in (
+            ("detail", "get"),
+            ("progress", "get"),
+            ("recruitment", "get"),
+            ("rerun", "post"),
+            ("accept", "post"),
+        )
+    },
 }
 
 

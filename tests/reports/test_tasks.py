@@ -75,7 +75,7 @@ def test_a_requested_snapshot_runs_as_one_task_per_population_then_assembles(
 def test_each_part_task_enqueued_once_after_commit(monkeypatch, django_capture_on_commit_callbacks):
     snapshot, _ = snapshot_request(programme=_programme(), requested_by=None)
     sent = []
-    monkeypatch.setattr(tasks.snapshot_part_task, "delay", sent.append)
+    monkeypatch.setattr(tasks.snapshot_part_task, "apply_async", lambda args, **options: sent.extend(args))
 
     with django_capture_on_commit_callbacks(execute=True):
         tasks.snapshot_compute_task(snapshot.pk)
