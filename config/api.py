@@ -140,6 +140,8 @@ class ErrorDocumentingAutoSchema(AutoSchema):
         if self.method in ("POST", "PUT", "PATCH") or filtered_list:
             errors["400"] = "Invalid input: each error names its field."
         errors["403"] = "Not signed in, or the role may not do this."
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors["415"] = "A body of a media type the operation does not read, or one that cannot be read."
         if "{" in self.path:
             errors["404"] = "No such record, or one the user may not see."
         elif paginated_list:

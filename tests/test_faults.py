@@ -8,6 +8,9 @@
   processes on a Redis of the test's own; session logs are answered 201 and stored while the
   broker is down, and the reports asked for meanwhile are computed once the outbox sweeper sends
   their tasks again (also those the broker lost with its queue).
+- PostgreSQL restarted under load: gunicorn with production's settings (persistent connections,
+  checked before reuse) keeps serving afterwards without a restart of its own, and every session
+  log is whole: stored once with its audit row, or not at all and then stored by the retry.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -33,7 +37,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from mentoring.demo import MAIN_SLUG
-from mentoring.models import Programme, TaskOutbox
+from mentoring.models import AuditEvent, Programme, TaskOutbox
 from reports.models import ReportSnapshot, ReportSnapshotPart
 from reports.services import snapshot_compute, snapshot_request
 from reports.tasks import snapshot_compute_task
@@ -244,7 +248,7 @@ class RedisServer:
 class WebServer:
     """gunicorn serving Tandem, as production does."""
 
-    def __init__(self, **env_extra: str) -> None:
+    def __init__(self, settings: str = "config.settings.test", **env_extra: str) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(  # noqa: S603
@@ -265,7 +269,7 @@ class WebServer:
                 "warning",
             ],  # fmt: skip
             cwd=ROOT,
-            env=_env(**env_extra),
+            env=_env(DJANGO_SETTINGS_MODULE=settings, **env_extra),
             start_new_session=True,
         )
         _wait(self.answers, timeout=60, what="gunicorn to serve")
@@ -418,3 +422,86 @@ def _reflects_every_log(snapshot: ReportSnapshot) -> bool:
     rows = TaskOutbox.objects.filter(task_name=snapshot_compute_task.name)
     rows.filter(pk__in=[row.pk for row in rows if row.args == [fresh.pk]]).delete()
     return snapshot.data_as_of > last_log.created_at and recomputed == _figures(snapshot)
+
+
+def _restart_postgresql() -> None:
+    versions = sorted(os.listdir("/etc/postgresql"))
+    subprocess.run(  # noqa: S603
+        [
+            shutil.which("pg_ctlcluster") or "/usr/bin/pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            versions[-1],
+            "main",
+            "restart",
+            "-m",
+            "fast",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_restarted_under_load_leaves_nothing_half_written_and_the_app_recovers(programme, mentor):
+    _needs_real_services()
+    if not os.path.isdir("/etc/postgresql") or os.geteuid() != 0:
+        pytest.skip("Restarting PostgreSQL needs its local cluster and root, as CI has")
+    from rest_framework.authtoken.models import Token
+
+    match = MatchFactory(programme=programme, mentor=mentor)
+    token = Token.objects.create(user=mentor.user).key
+    web = WebServer(settings="config.settings.bench")
+    stop = threading.Event()
+    succeeded_at: list[float] = []
+    acknowledged: dict[int, int] = {}  # key number → the status that acknowledged it
+    failures_seen = []
+    lock = threading.Lock()
+    counter = iter(range(1, 10**6))
+
+    def client() -> None:
+        while not stop.is_set():
+            with lock:
+                n = next(counter)
+            # The same request (same idempotency key) until it is acknowledged.
+            while True:
+                try:
+                    status, _body = web.post("/api/v1/session-logs/", _log_body(match.pk, n), token)
+                except OSError:
+                    status = 0  # the connection itself failed
+                if status in (200, 201):
+                    acknowledged[n] = status
+                    succeeded_at.append(time.monotonic())
+                    break
+                failures_seen.append(status)
+                time.sleep(0.05)
+
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            for _ in range(6):
+                pool.submit(client)
+            time.sleep(3)
+            _restart_postgresql()
+            back = time.monotonic()
+            time.sleep(4)
+            stop.set()
+        assert web.process.poll() is None, "gunicorn itself died"
+    finally:
+        web.stop()
+    connection.close()  # the test's own connection did not survive the restart either
+
+    # The app recovered without a restart: requests succeeded after PostgreSQL came back.
+    assert any(t > back for t in succeeded_at), "no request succeeded after the restart"
+    assert failures_seen, "the restart interrupted no request: it proves nothing"
+    # Nothing half-written: one log per acknowledged key, each with its audit row, and none else.
+    logs = SessionLog.objects.filter(match=match)
+    keys = sorted(uuid.UUID(str(key)).int - 1 for key in logs.values_list("idempotency_key", flat=True))
+    assert keys == sorted(acknowledged), (len(keys), len(acknowledged))
+    audited = set(
+        AuditEvent.objects.filter(
+            object_type="mentoring_sessions.SessionLog", action=AuditEvent.Action.CREATE
+        ).values_list("object_id", flat=True)
+    )
+    assert {str(pk) for pk in logs.values_list("pk", flat=True)} == audited
+    assert all(status >= 500 for status in failures_seen), sorted(set(failures_seen))
