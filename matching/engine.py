@@ -262,6 +262,8 @@ class MatchingData:
         self.vocab = _Vocabulary()
         self.wait_priority = False
         self.excluded_pairs: dict[int, dict[int, str]] = {}
+        # Names of backgrounds and needs, read once and shared with ``with_mentees`` copies.
+        self._names: dict[str, dict[int, str]] = {}
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -829,20 +831,22 @@ class MatchingData:
     # -- names (read once per data set, only when explaining) -------------------------------
 
     def _background_names(self) -> dict[int, str]:
-        if not hasattr(self, "_bg_names"):
+        if "backgrounds" not in self._names:
             names = dict(
                 CulturalBackground.objects.filter(pk__in=list(self.vocab.backgrounds)).values_list(
                     "id", "name"
                 )
             )
-            self._bg_names = {idx: names.get(pk, "") for pk, idx in self.vocab.backgrounds.items()}
-        return self._bg_names
+            self._names["backgrounds"] = {
+                idx: names.get(pk, "") for pk, idx in self.vocab.backgrounds.items()
+            }
+        return self._names["backgrounds"]
 
     def _need_names(self) -> dict[int, str]:
-        if not hasattr(self, "_need_name_map"):
+        if "needs" not in self._names:
             names = dict(Need.objects.filter(pk__in=list(self.vocab.needs)).values_list("id", "name"))
-            self._need_name_map = {idx: names.get(pk, "") for pk, idx in self.vocab.needs.items()}
-        return self._need_name_map
+            self._names["needs"] = {idx: names.get(pk, "") for pk, idx in self.vocab.needs.items()}
+        return self._names["needs"]
 
     # -- a copy with other mentees and the same mentors ---------------------------------------
 
@@ -957,16 +961,30 @@ def programme_data(programme_id: int) -> MatchingData:
     return data
 
 
-def _rule_family(data: MatchingData, parts: dict, k: int, j: int) -> str:
-    if data.mentor_free[j] <= 0:
-        return RULE_NOT_MATCHABLE
-    if "_language_ok" in parts and not parts["_language_ok"][0, k]:
-        return RULE_LANGUAGE
-    if not parts["_mode_ok"][0, k]:
-        return RULE_MODE
-    if "_too_far" in parts and parts["_too_far"][0, k]:
-        return RULE_DISTANCE
-    return RULE_PAIR
+RULE_FAMILIES = (RULE_NOT_MATCHABLE, RULE_LANGUAGE, RULE_MODE, RULE_DISTANCE, RULE_PAIR)
+
+
+def _rule_families(
+    parts: dict, blocked: np.ndarray, not_matchable: np.ndarray, along: int
+) -> list[tuple[str, int]]:
+    """How many of the ``blocked`` pairs (indices along axis ``along`` of the scored parts) each
+    family of rules excluded, most first: the first rule that applies, in ``RULE_FAMILIES``
+    order. ``not_matchable`` says, per blocked pair, whether its mentor cannot take anyone."""
+
+    def flag(name: str, default: bool) -> np.ndarray:
+        if name not in parts:
+            return np.full(len(blocked), default)
+        values = parts[name][0] if along == 1 else parts[name][:, 0]
+        return values[blocked]
+
+    family = np.select(
+        [not_matchable, ~flag("_language_ok", True), ~flag("_mode_ok", True), flag("_too_far", False)],
+        [0, 1, 2, 3],
+        default=4,
+    )
+    counts = np.bincount(family, minlength=len(RULE_FAMILIES))
+    ranked = sorted(((RULE_FAMILIES[k], int(c)) for k, c in enumerate(counts) if c), key=lambda x: -x[1])
+    return ranked
 
 
 def mentor_suggestions(*, mentee: Mentee, limit: int = 10) -> Suggestions:
@@ -975,7 +993,8 @@ def mentor_suggestions(*, mentee: Mentee, limit: int = 10) -> Suggestions:
     data = base.with_mentees([mentee.pk], on=timezone.localdate())
     if not len(data.mentee_ids):
         return Suggestions(items=[], excluded=[], considered=0)
-    total, feasible = data.score_block(np.asarray([0]))
+    parts: dict = {}
+    total, feasible = data._score(np.asarray([0]), None, parts)
     total, feasible = total[0], feasible[0]
     candidates = np.flatnonzero(feasible)
     # Best score first; ties to the mentor with the most free places, then the longest-approved.
@@ -984,19 +1003,14 @@ def mentor_suggestions(*, mentee: Mentee, limit: int = 10) -> Suggestions:
             data.mentor_ids[candidates],
             data.mentor_since[candidates],
             -data.mentor_free[candidates],
-            -total[candidates],
+            -total[candidates].astype(np.int32),
         )
     )
     top = candidates[order[:limit]]
-    items = [data.explain(0, int(j)) for j in top]
-    excluded: Counter = Counter()
+    items = data.explain_many(np.zeros(len(top), dtype=np.int64), top)
     blocked = np.flatnonzero(~feasible)
-    if len(blocked):
-        parts: dict = {}
-        data._score(np.asarray([0]), blocked, parts)
-        for k, j in enumerate(blocked):
-            excluded[_rule_family(data, parts, k, int(j))] += 1
-    return Suggestions(items=items, excluded=excluded.most_common(), considered=len(data.mentor_ids))
+    excluded = _rule_families(parts, blocked, (data.mentor_free <= 0)[blocked], along=1)
+    return Suggestions(items=items, excluded=excluded, considered=len(data.mentor_ids))
 
 
 def mentee_suggestions(*, mentor: Mentor, limit: int = 10) -> Suggestions:
@@ -1011,21 +1025,12 @@ def mentee_suggestions(*, mentor: Mentor, limit: int = 10) -> Suggestions:
     total, feasible = data._score(rows, np.asarray([j]), parts)
     total, feasible = total[:, 0], feasible[:, 0]
     candidates = np.flatnonzero(feasible)
-    order = np.lexsort((candidates, -total[candidates]))
-    items = [data.explain(int(i), j) for i in candidates[order[:limit]]]
-    excluded: Counter = Counter()
-    for i in np.flatnonzero(~feasible):
-        if data.mentor_free[j] <= 0:
-            excluded[RULE_NOT_MATCHABLE] += 1
-        elif "_language_ok" in parts and not parts["_language_ok"][i, 0]:
-            excluded[RULE_LANGUAGE] += 1
-        elif not parts["_mode_ok"][i, 0]:
-            excluded[RULE_MODE] += 1
-        elif "_too_far" in parts and parts["_too_far"][i, 0]:
-            excluded[RULE_DISTANCE] += 1
-        else:
-            excluded[RULE_PAIR] += 1
-    return Suggestions(items=items, excluded=excluded.most_common(), considered=len(data.mentee_ids))
+    order = np.lexsort((candidates, -total[candidates].astype(np.int32)))
+    top = candidates[order[:limit]]
+    items = data.explain_many(top, np.full(len(top), j, dtype=np.int64))
+    blocked = np.flatnonzero(~feasible)
+    excluded = _rule_families(parts, blocked, np.full(len(blocked), data.mentor_free[j] <= 0), along=0)
+    return Suggestions(items=items, excluded=excluded, considered=len(data.mentee_ids))
 
 
 def explain_pair(*, mentee: Mentee, mentor: Mentor) -> Explanation:
