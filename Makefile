@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: install run test lint format schema migrate seed bench-seed bench-import bench-reports bench-sessions \
-	bench-matching clean
+	bench-load bench-matching clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,14 @@ bench-reports: migrate
 ## insert; prints throughput, p50/p95 and Tandem ÷ bare (needs DATABASE_URL pointing at PostgreSQL).
 bench-sessions: migrate
 	$(BIN)/python -m sessions.bench
+
+## 50 concurrent mentors and coordinators (4 to 1, no think time) on gunicorn for 120 s: logs
+## (10 % retried with the same idempotency key) and their reads; prints throughput, p50/p95 and
+## errors per request kind, then the reconciliation (stored rows = 201 answers, one row per retried
+## key, an audit row per log). A PostgreSQL database of its own (tandem_load_bench on 127.0.0.1,
+## created and migrated if missing); BENCH_ARGS="--duration 30" for a shorter run.
+bench-load: install
+	$(BIN)/python -m sessions.bench_load $(BENCH_ARGS)
 
 ## Batch matching on synthetic programmes of 1,000 × 500, 5,000 × 2,500 and 20,000 × 10,000
 ## (Tandem, greedy, the dual bound, an exact solver) and suggestion latency through gunicorn, in a

@@ -49,14 +49,11 @@ expired record check; a few pairs excluded or declined. Rows are written with Po
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import math
 import os
 import resource
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -860,37 +857,6 @@ def size_report(size: tuple[int, int], tandem: dict, greedy: dict, check: dict) 
 # --- Suggestions through the API ---------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(*, port: int, workers: int, threads: int, database_url: str) -> subprocess.Popen:
-    command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-        "--workers", str(workers), "--threads", str(threads),
-        "--graceful-timeout", "10", "--log-level", "warning",
-    ]  # fmt: skip
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.bench", "DATABASE_URL": database_url}
-    # Our own interpreter and fixed arguments: no untrusted input reaches the command. A session
-    # of its own, so the workers can be stopped with the master's process group.
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
-
-
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)  # workers left behind by a killed master, if any
-
-
 def _get(url: str, token: str) -> tuple[int, float]:
     request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"})  # noqa: S310
     started = time.perf_counter()
@@ -909,6 +875,7 @@ def api_latency(*, programme, database_url: str, requests: int, workers: int, se
     from django.db import connection
 
     from mentoring.models import AuditEvent, Mentee
+    from sessions.bench import _free_port, start_gunicorn, stop_gunicorn
 
     token = coordinator_token(programme)
     AuditEvent.objects.filter(programme_id=programme.pk).delete()  # earlier runs' read rows

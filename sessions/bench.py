@@ -55,9 +55,11 @@ class BenchClient:
     match_id: int
 
 
-def bench_programme(*, mentors: int) -> tuple[object, list[BenchClient]]:
-    """The bench programme with ``mentors`` approved mentors, each with one active match and a
-    token; made once, reused (and repaired) by later runs."""
+def bench_programme(
+    *, mentors: int, slug: str = BENCH_SLUG, name: str = "Session-log benchmark (synthetic data)"
+) -> tuple[object, list[BenchClient]]:
+    """The bench programme ``slug`` with ``mentors`` approved mentors, each with one active match
+    and a token; made once, reused (and repaired) by later runs."""
     from django.db import transaction
     from rest_framework.authtoken.models import Token
 
@@ -68,10 +70,10 @@ def bench_programme(*, mentors: int) -> tuple[object, list[BenchClient]]:
     with transaction.atomic():
         organisation, _ = Organisation.objects.get_or_create(name="Tandem session-log benchmark")
         programme, _ = Programme.objects.get_or_create(
-            slug=BENCH_SLUG,
+            slug=slug,
             defaults={
                 "organisation": organisation,
-                "name": "Session-log benchmark (synthetic data)",
+                "name": name,
                 "country": "RO",
                 "local_language": "ro",
             },
@@ -79,7 +81,7 @@ def bench_programme(*, mentors: int) -> tuple[object, list[BenchClient]]:
         clients = []
         for i in range(mentors):
             user, _ = User.objects.get_or_create(
-                username=f"{BENCH_SLUG}-mentor-{i:03d}", defaults={"role": User.Role.MENTOR}
+                username=f"{slug}-mentor-{i:03d}", defaults={"role": User.Role.MENTOR}
             )
             mentor = Mentor.objects.filter(user=user).first()
             if mentor is None:
@@ -245,7 +247,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(*, port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(
+    *, port: int, workers: int, threads: int, database_url: str | None = None
+) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
@@ -253,6 +257,8 @@ def start_gunicorn(*, port: int, workers: int, threads: int) -> subprocess.Popen
         "--backlog", "512", "--graceful-timeout", "10", "--log-level", "warning",
     ]  # fmt: skip
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.bench"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
     # Our own interpreter and fixed arguments: no untrusted input reaches the command. A session
     # of its own, so gunicorn's workers can be stopped by the master's process group.
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
