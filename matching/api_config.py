@@ -179,6 +179,9 @@ class ScoringConfigSerializer(serializers.ModelSerializer):
     is_default = serializers.SerializerMethodField(
         help_text="True while the programme uses the default weights (nothing saved yet)"
     )
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the weights were last saved; null for the defaults"
+    )
 
     class Meta:
         model = ScoringConfig
@@ -221,10 +224,13 @@ class ProgrammeScoringView(GenericAPIView):
             raise NotFound("Programme not found.")
         return programme
 
+    def get_object(self) -> ScoringConfig:
+        """The weights of the programme in the URL (also what DRF's OPTIONS answer describes)."""
+        return ScoringConfig.for_programme(self._programme(self.kwargs["programme_id"]).pk)
+
     @extend_schema(responses={200: ScoringConfigSerializer})
     def get(self, request, programme_id: int):
-        programme = self._programme(programme_id)
-        return Response(ScoringConfigSerializer(ScoringConfig.for_programme(programme.pk)).data)
+        return Response(ScoringConfigSerializer(self.get_object()).data)
 
     @extend_schema(request=ScoringConfigSerializer, responses={200: ScoringConfigSerializer})
     def put(self, request, programme_id: int):

@@ -36,6 +36,17 @@ def test_a_programme_without_weights_of_its_own_answers_the_defaults(client_for,
     assert body["updated_by"] is None
 
 
+def test_options_describes_the_weights_of_a_programme_the_user_reads_and_no_other(
+    client_for, coordinator, programme, other_programme
+):
+    described = client_for(coordinator).options(_url(programme))
+    foreign = client_for(coordinator).options(_url(other_programme))
+
+    assert described.status_code == 200
+    assert "preferred_language_native" in described.json()["actions"]["PUT"]
+    assert foreign.status_code == 404
+
+
 def test_a_coordinator_saves_weights_and_the_rest_keep_their_values(client_for, coordinator, programme):
     response = client_for(coordinator).put(
         _url(programme), {"shared_background": 35, "max_distance_km": 20}, format="json"
