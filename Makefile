@@ -26,9 +26,13 @@ seed: migrate
 run: seed
 	$(BIN)/honcho start -f Procfile.dev
 
-## The whole test suite (SQLite in memory unless DATABASE_URL is set).
+## The whole test suite (SQLite in memory unless DATABASE_URL is set): everything, then the API
+## fuzzing on two processes (TANDEM_FUZZ_EXAMPLES examples per operation and role, 10 by default;
+## CI asks for 100).
+FUZZ_WORKERS ?= 2
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS) --ignore=tests/test_fuzz_api.py
+	$(BIN)/pytest $(PYTEST_ARGS) -n $(FUZZ_WORKERS) tests/test_fuzz_api.py
 
 lint: install
 	$(BIN)/ruff check .
