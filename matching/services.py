@@ -214,12 +214,9 @@ def match_accept(
         match, mentor, mentee = _lock_match(match)
         if match.status != Match.Status.PROPOSED:
             raise _not_in(match, "a proposed", "accepted")
-        open_load = mentor.matches.filter(status__in=Match.OPEN_STATUSES).count()
-        reasons = mentor_unmatchable_reasons(mentor=mentor, on=started_on)
-        if open_load >= mentor.capacity:
-            # The last reason is the open-places one: this proposal holds one of those places
-            # already, so the rule for accepting is the current matches' (below).
-            reasons = reasons[:-1]
+        # The proposal holds one of the mentor's places already, so the rule for accepting is
+        # the current matches' (below), not the open places'.
+        reasons = mentor_unmatchable_reasons(mentor=mentor, on=started_on, check_capacity=False)
         current = mentor.matches.filter(status__in=Match.CURRENT_STATUSES).exclude(pk=match.pk).count()
         if current >= mentor.capacity:
             reasons.append(

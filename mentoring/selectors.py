@@ -175,8 +175,11 @@ def mentor_matchable_queryset(*, programme: Programme, on: datetime.date | None 
     )
 
 
-def mentor_unmatchable_reasons(*, mentor: Mentor, on: datetime.date | None = None) -> list[str]:
-    """Why a mentor cannot take a new mentee now, in the coordinator's words (empty if they can)."""
+def mentor_unmatchable_reasons(
+    *, mentor: Mentor, on: datetime.date | None = None, check_capacity: bool = True
+) -> list[str]:
+    """Why a mentor cannot take a new mentee now, in the coordinator's words (empty if they can).
+    Without ``check_capacity`` only the mentor's own standing (approval, check, training)."""
     on = on or timezone.localdate()
     reasons = []
     if mentor.status not in Mentor.MATCHABLE_STATUSES:
@@ -187,9 +190,10 @@ def mentor_unmatchable_reasons(*, mentor: Mentor, on: datetime.date | None = Non
         reasons.append(f"Criminal-record check expired on {mentor.record_check_expires_on:%d %b %Y}.")
     if mentor.training_completed_on is None:
         reasons.append("Training not completed.")
-    load = mentor.matches.filter(status__in=Match.OPEN_STATUSES).count()
-    if load >= mentor.capacity:
-        reasons.append(f"No free capacity ({load} of {mentor.capacity} places taken).")
+    if check_capacity:
+        load = mentor.matches.filter(status__in=Match.OPEN_STATUSES).count()
+        if load >= mentor.capacity:
+            reasons.append(f"No free capacity ({load} of {mentor.capacity} places taken).")
     return reasons
 
 
