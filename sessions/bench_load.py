@@ -245,9 +245,10 @@ async def _drive_load(
     base_url: str, population: LoadPopulation, *, seconds: float, retry_share: float, seed: int
 ) -> LoadRun:
     """Every user sends a request, waits for the answer, sends the next, until ``seconds`` have
-    passed; a request in flight at the deadline (and the retry of a log answered by then) is
-    awaited and counted, never cancelled, so every row the server may have stored is accounted
-    for."""
+    passed; each first does every kind of request once (and the run's first log is retried), so
+    even a short run covers the whole mix. A request in flight at the deadline (and the retry of
+    a log answered by then) is awaited and counted, never cancelled, so every row the server may
+    have stored is accounted for."""
     import aiohttp
 
     run = LoadRun(results={kind: LoadResult() for kind in KINDS})
@@ -283,8 +284,10 @@ async def _drive_load(
                 "mentor: session logs": TANDEM_PATH,
                 "mentor: mentee": f"/api/v1/mentees/{user.mentee_id}/",
             }
-            while time.perf_counter() < deadline:
-                kind = rng.choices(kinds, weights)[0]
+            # Every kind once (the first log retried), then a random mix until the deadline.
+            round_one = list(kinds)
+            while round_one or time.perf_counter() < deadline:
+                kind = round_one.pop(0) if round_one else rng.choices(kinds, weights)[0]
                 if kind != LOG_CREATE:
                     await call(kind, token, paths[kind])
                     continue
@@ -293,7 +296,7 @@ async def _drive_load(
                 if first is None:
                     continue
                 run.created.append(first["id"])
-                if rng.random() < retry_share:
+                if not run.retried or rng.random() < retry_share:
                     run.retried[payload["idempotency_key"]] = first["id"]
                     again = await call(LOG_RETRY, token, TANDEM_PATH, body=payload, expected=200)
                     if again is not None and again.get("id") != first["id"]:
@@ -301,8 +304,9 @@ async def _drive_load(
 
         async def coordinator(token: str) -> None:
             kinds, weights = list(COORDINATOR_MIX), list(COORDINATOR_MIX.values())
-            while time.perf_counter() < deadline:
-                kind = rng.choices(kinds, weights)[0]
+            round_one = list(kinds)  # every kind once, then a random mix until the deadline
+            while round_one or time.perf_counter() < deadline:
+                kind = round_one.pop(0) if round_one else rng.choices(kinds, weights)[0]
                 if kind == "coordinator: mentees":
                     path = f"/api/v1/mentees/?page={rng.randint(1, population.mentee_pages)}"
                 elif kind == "coordinator: mentee":
