@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: install run test lint format schema migrate seed bench-seed bench-import bench-reports bench-sessions \
-	bench-load bench-matching clean
+	bench-load bench-matching messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ FUZZ_WORKERS ?= 2
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS) --ignore=tests/test_fuzz_api.py
 	$(BIN)/pytest $(PYTEST_ARGS) -n $(FUZZ_WORKERS) tests/test_fuzz_api.py
+
+## Updates the six interface catalogues (locale/) from the code and templates and compiles
+## them (needs GNU gettext: apt-get install gettext); translate what it leaves empty or fuzzy.
+I18N_IGNORE := --ignore=.venv --ignore=staticfiles --ignore=var --ignore=tests --ignore=node_modules
+messages: install
+	mkdir -p locale
+	$(BIN)/python manage.py makemessages --no-obsolete --no-wrap $(I18N_IGNORE) \
+		-l en -l nl -l hu -l pt -l ro -l es
+	$(BIN)/python -m config.catalogues prepare
+	$(BIN)/python manage.py compilemessages $(I18N_IGNORE)
 
 lint: install
 	$(BIN)/ruff check .

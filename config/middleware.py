@@ -1,6 +1,7 @@
-"""Middleware that keeps personal data out of caches and bounds how long a sign-in lasts.
+"""Middleware that keeps personal data out of caches, bounds how long a sign-in lasts, and
+speaks each signed-in user's own language.
 
-Both sit after ``AuthenticationMiddleware`` (they read ``request.user``) and below WhiteNoise,
+All sit after ``AuthenticationMiddleware`` (they read ``request.user``) and below WhiteNoise,
 which answers static files before they run, so static files keep their long-lived caching.
 """
 
@@ -14,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
@@ -98,3 +99,25 @@ class NoStoreMiddleware:
             # older caches that ignore no-store.
             add_never_cache_headers(response)
         return response
+
+
+class UserLanguageMiddleware:
+    """Show a signed-in user the interface in the language they chose (``interface_language``).
+
+    ``LocaleMiddleware`` runs first and picks the language cookie or the browser's
+    Accept-Language; a saved choice of the user's own wins over both, on every device. An API
+    request authenticated by token is only known inside DRF, and keeps what LocaleMiddleware
+    picked (its Accept-Language).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.languages = {code for code, _name in settings.LANGUAGES}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        language = getattr(user, "interface_language", "") if user.is_authenticated else ""
+        if language in self.languages:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.i18n import language_set
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("language/", language_set, name="set-language"),
     path("api/v1/", include("config.api_urls")),
     path("", include("mentoring.urls")),
     path("matching/", include("matching.urls")),

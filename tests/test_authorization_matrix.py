@@ -599,6 +599,8 @@ PAGES: dict[str, tuple] = {  # name: (method, URL kwargs, expected[, query])
     "home": ("get", NONE, (LOGIN, 302, 302, 302, 302, 302, 302)),
     "login": ("get", NONE, (200, OK, OK, OK, OK, OK, OK)),
     "logout": ("post", NONE, (302, 302, 302, 302, 302, 302, 302)),
+    # Open to all; without a language it names the six it speaks.
+    "set-language": ("post", NONE, (400, 400, 400, 400, 400, 400, 400)),
     "mentee-waiting-list": ("get", NONE, STAFF_PAGE),
     "mentee-detail": ("get", _k(mentee_id="mentee_id"), STAFF_RECORD),
     "mentor-pipeline": ("get", NONE, STAFF_PAGE),

@@ -21,6 +21,8 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
+    # Before the admin, as django-modeltranslation requires: per-language vocabulary labels.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -51,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -161,6 +164,15 @@ LANGUAGES = [
     ("ro", "Română"),
     ("es", "Español"),
 ]
+# The interface's catalogues (``make messages`` updates them); a signed-in user's own choice
+# (User.interface_language) wins over the cookie and the browser's Accept-Language.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Programme vocabularies (backgrounds, needs, outcome instruments) hold a label per language;
+# where one is missing the first label found in this order is shown.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en", "nl", "hu", "pt", "ro", "es")
 TIME_ZONE = env.str("TANDEM_TIME_ZONE", default="Europe/Brussels")
 USE_I18N = True
 USE_TZ = True
