@@ -81,11 +81,13 @@ def main(argv: list[str]) -> int:
     languages = argv[1:] or list(LANGUAGES)
     unknown = [language for language in languages if language not in LANGUAGES]
     if unknown:
-        print(f"unknown language(s): {', '.join(unknown)}; Tandem speaks {', '.join(LANGUAGES)}", file=sys.stderr)
+        known = ", ".join(LANGUAGES)
+        print(f"unknown language(s): {', '.join(unknown)}; Tandem speaks {known}", file=sys.stderr)
         return 2
     for language in languages:
         catalogue = prepare(language)
-        print(f"{language}: {catalogue.percent_translated()} % translated, {len(catalogue.fuzzy_entries())} fuzzy")
+        fuzzy = len(catalogue.fuzzy_entries())
+        print(f"{language}: {catalogue.percent_translated()} % translated, {fuzzy} fuzzy")
     return 0
 
 
