@@ -23,6 +23,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -179,7 +182,7 @@ class ScopedViewSet(GenericViewSet):
         """The record's id from the URL; anything but a whole number is simply not found."""
         value = as_id(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
         if value is None:
-            raise NotFound(f"{str(self.model._meta.verbose_name).capitalize()} not found.")
+            raise NotFound(_("%(name)s not found.") % {"name": capfirst(self.model._meta.verbose_name)})
         return value
 
 
@@ -201,8 +204,9 @@ class VisiblePrimaryKeyField(serializers.PrimaryKeyRelatedField):
     (``visible_to(user=...)``); any other id is "not found" and reveals nothing."""
 
     default_error_messages = {
-        "not_found": "{label} not found.",
-        "incorrect_type": "Give the id as a whole number.",
+        # Translators: {label} names a kind of record, e.g. "Mentor" (DRF fills it in).
+        "not_found": gettext_lazy("{label} not found."),
+        "incorrect_type": gettext_lazy("Give the id as a whole number."),
     }
 
     def __init__(self, *, model: type[Model], visible_to: Callable[..., QuerySet], **kwargs) -> None:
@@ -223,14 +227,14 @@ class VisiblePrimaryKeyField(serializers.PrimaryKeyRelatedField):
         except ValueError:
             self.fail("incorrect_type")
         except ObjectDoesNotExist:
-            self.fail("not_found", label=str(self.model._meta.verbose_name).capitalize())
+            self.fail("not_found", label=str(capfirst(self.model._meta.verbose_name)))
 
 
 class CoordinatesAProgramme(BasePermission):
     """Coordinators (of at least one programme) and admins; the record-level rule (which
     programme) is applied by the selectors that look up the records."""
 
-    message = "Only coordinators and administrators can do this."
+    message = gettext_lazy("Only coordinators and administrators can do this.")
 
     def has_permission(self, request, view) -> bool:
         return request.user.is_admin or coordinated_programmes(user=request.user).exists()

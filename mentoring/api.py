@@ -163,7 +163,7 @@ class SelfAssessmentQuestionSerializer(serializers.ModelSerializer):
 
 class PersonLanguageSerializer(serializers.ModelSerializer):
     code = serializers.CharField(source="language", help_text="ISO 639 code")
-    name = serializers.SerializerMethodField(help_text="English name of the language")
+    name = serializers.SerializerMethodField(help_text="Name of the language in the language of the request")
 
     class Meta:
         model = PersonLanguage

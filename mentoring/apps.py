@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MentoringConfig(AppConfig):
     name = "mentoring"
-    verbose_name = "Programmes and people"
+    verbose_name = _("Programmes and people")
     default_auto_field = "django.db.models.BigAutoField"

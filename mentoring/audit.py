@@ -10,6 +10,8 @@ from contextlib import nullcontext
 
 from django.db import connection, models, transaction
 from django.http import HttpRequest
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from mentoring.models import AuditEvent, User
 
@@ -147,7 +149,7 @@ def audited_get(
             object_id=pk,
             request=request,
         )
-        raise NotFound(f"{str(model._meta.verbose_name).capitalize()} not found.") from exc
+        raise NotFound(_("%(name)s not found.") % {"name": capfirst(model._meta.verbose_name)}) from exc
     if audit_read:
         audit_record(
             user=user,

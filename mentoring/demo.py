@@ -33,7 +33,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from matching.models import Match, ScoringConfig
@@ -865,6 +865,12 @@ class PlannedMatch:
     sessions_until: datetime.date | None = None  # the last day a session can have been held
 
 
+def _english_language_name(code: str) -> str:
+    """The demo's notes and assessments are written in English, languages named in it too."""
+    with translation.override("en"):
+        return language_name(code)
+
+
 def _weighted(rng: Random, items: Sequence, weights: Sequence[float]):
     return rng.choices(items, weights=weights, k=1)[0]
 
@@ -1056,6 +1062,69 @@ OUTCOME_INSTRUMENTS = (
     ("school_well_being", "School well-being", 1, 5, True, False),
     ("early_leaving_risk", "Early-school-leaving risk", 1, 3, False, False),
 )
+# The programmes' vocabularies in their local language, beside the English ``name`` of each
+# community, need (``Topic``) and outcome instrument: each is stored as that language's label
+# (django-modeltranslation's ``name_<language>``), so each interface language shows its own.
+LOCAL_LABELS: dict[str, dict[str, str]] = {
+    "ro": {
+        # Cultural backgrounds
+        "romanian": "Română",
+        "roma": "Romă",
+        "hungarian": "Maghiară",
+        "ukrainian": "Ucraineană",
+        "syrian": "Siriană",
+        "turkish": "Turcă",
+        "eritrean": "Eritreeană",
+        "moroccan": "Marocană",
+        "portuguese": "Portugheză",
+        # Needs
+        Topic.SCHOOL_SYSTEM: "Orientare în sistemul școlar",
+        Topic.HOMEWORK: "Sprijin la teme",
+        Topic.PARENT_TEACHER: "Întâlniri părinte–profesor",
+        Topic.BILINGUAL: "Creșterea copiilor în două limbi",
+        Topic.LOCAL_LANGUAGE: "Limba română",
+        Topic.WELL_BEING: "Stare de bine",
+        # Outcome instruments
+        "parent_engagement": "Implicarea părinților în școală",
+        "attendance_rate": "Rata de prezență la școală (%)",
+        "school_well_being": "Starea de bine la școală",
+        "early_leaving_risk": "Riscul de abandon școlar timpuriu",
+    },
+    "nl": {
+        # Cultural backgrounds
+        "flemish": "Vlaams",
+        "turkish": "Turks",
+        "moroccan": "Marokkaans",
+        "bulgarian-turkish": "Bulgaars-Turks",
+        "roma": "Roma",
+        "syrian": "Syrisch",
+        "eritrean": "Eritrees",
+        "ukrainian": "Oekraïens",
+        # Needs
+        Topic.SCHOOL_SYSTEM: "Wegwijs in het schoolsysteem",
+        Topic.HOMEWORK: "Huiswerkbegeleiding",
+        Topic.PARENT_TEACHER: "Oudercontacten",
+        Topic.BILINGUAL: "Tweetalige opvoeding",
+        Topic.LOCAL_LANGUAGE: "Nederlands",
+        Topic.WELL_BEING: "Welbevinden",
+        # Outcome instruments
+        "parent_engagement": "Ouderbetrokkenheid bij school",
+        "attendance_rate": "Aanwezigheid op school (%)",
+        "school_well_being": "Welbevinden op school",
+        "early_leaving_risk": "Risico op vroegtijdig schoolverlaten",
+    },
+}
+
+
+def _local_labels(language: str, code: str) -> dict[str, str]:
+    """``{"name_nl": "Turks"}``: the label of a vocabulary entry in the programme's language,
+    when it is an interface language and the demo has one; else nothing (English is shown)."""
+    label = LOCAL_LABELS.get(language, {}).get(code)
+    if label is None or language == "en" or language not in dict(settings.LANGUAGES):
+        return {}
+    return {f"name_{language}": label}
+
+
 OUTCOME_BASELINE_SHARE = 0.9  # mentees past intake with a baseline; the rest were never measured
 OUTCOME_MIDWAY_DAYS = 90  # a midway measure once a match has been active three months
 # How much of the full change a mentee shows, by migrant generation: a little more for recent
@@ -1918,7 +1987,7 @@ class ProgrammeBuilder:
     def session_rows(self) -> Iterator[tuple]:
         rng = self.rng
         local = self.locale.local_language
-        local_name = language_name(local)
+        local_name = _english_language_name(local)
         notes = {t: tuple(n.format(local=local_name) for n in texts) for t, texts in SESSION_NOTES.items()}
         day = datetime.timedelta(days=1)
         started = [m for m in self.matches if m.started_on is not None]
@@ -2013,39 +2082,52 @@ class ProgrammeBuilder:
             local_language=locale.local_language,
             small_cell_k=locale.small_cell_k,
         )
+        local = locale.local_language
         backgrounds = {}
-        for community in locale.communities:
-            if community.code not in backgrounds:
-                backgrounds[community.code] = CulturalBackground.objects.create(
-                    programme=programme, code=community.code, name=community.name
+        # ``name`` is the English label (django-modeltranslation writes it to the active
+        # language's field); the local one goes to its own field.
+        with translation.override("en"):
+            for community in locale.communities:
+                if community.code not in backgrounds:
+                    backgrounds[community.code] = CulturalBackground.objects.create(
+                        programme=programme,
+                        code=community.code,
+                        name=community.name,
+                        **_local_labels(local, community.code),
+                    ).pk
+            self.need_ids = {
+                topic.value: Need.objects.create(
+                    programme=programme,
+                    code=topic.value,
+                    name=str(topic.label),
+                    **_local_labels(local, topic),
                 ).pk
+                for topic in Topic
+            }
+            self.instrument_ids = {
+                code: OutcomeInstrument.objects.create(
+                    programme=programme,
+                    code=code,
+                    name=name,
+                    scale_min=low,
+                    scale_max=high,
+                    higher_is_better=better,
+                    is_headline=headline,
+                    order=i,
+                    **_local_labels(local, code),
+                ).pk
+                for i, (code, name, low, high, better, headline) in enumerate(OUTCOME_INSTRUMENTS, start=1)
+            }
         schools = {
             spec: School.objects.create(
                 programme=programme, name=spec.name, municipality=spec.municipality
             ).pk
             for spec in locale.schools
         }
-        self.need_ids = {
-            topic.value: Need.objects.create(programme=programme, code=topic.value, name=topic.label).pk
-            for topic in Topic
-        }
         self.question_ids = [
             SelfAssessmentQuestion.objects.create(programme=programme, text=text, order=i).pk
             for i, text in enumerate(SELF_ASSESSMENT_QUESTIONS, start=1)
         ]
-        self.instrument_ids = {
-            code: OutcomeInstrument.objects.create(
-                programme=programme,
-                code=code,
-                name=name,
-                scale_min=low,
-                scale_max=high,
-                higher_is_better=better,
-                is_headline=headline,
-                order=i,
-            ).pk
-            for i, (code, name, low, high, better, headline) in enumerate(OUTCOME_INSTRUMENTS, start=1)
-        }
         counts = self.writer.counts
         counts[OutcomeInstrument._meta.db_table] += len(self.instrument_ids)
         counts[Programme._meta.db_table] += 1
@@ -2082,7 +2164,7 @@ class ProgrammeBuilder:
         """Needs (a mentor's strengths), weekly availability and session modes; the needs
         assessment written at intake."""
         rng = self.rng
-        local_name = language_name(self.locale.local_language)
+        local_name = _english_language_name(self.locale.local_language)
         order = {
             f"{d}_{p}": i
             for i, (d, p) in enumerate(

@@ -34,7 +34,8 @@ from mentoring.models import (
     SessionMode,
 )
 from mentoring.services import LanguageSpec, MemberSpec, PersonSpec
-from mentoring.vocabulary import language_name
+from mentoring.vocabulary import active_language, language_name, name_sort_key
+from mentoring.vocabulary import country_name as _country_name
 
 
 class LoginForm(AuthenticationForm):
@@ -97,16 +98,21 @@ REFERRAL_SOURCE_CHOICES = [
 ]
 
 
-@lru_cache(maxsize=1)
-def _all_languages() -> tuple[tuple[str, str], ...]:
+def _by_name(choices) -> list[tuple[str, str]]:
+    return sorted(choices, key=lambda item: name_sort_key(item[1]))
+
+
+@lru_cache(maxsize=8)
+def _all_languages(language: str) -> tuple[tuple[str, str], ...]:
+    """Every language by its name in ``language`` (the active one: the cache is per language)."""
     codes = [lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2")]
     codes += EXTRA_LANGUAGE_CODES
-    return tuple(sorted(((code, language_name(code)) for code in codes), key=lambda item: item[1]))
+    return tuple(_by_name((code, language_name(code)) for code in codes))
 
 
-@lru_cache(maxsize=1)
-def _all_countries() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda item: item[1]))
+@lru_cache(maxsize=8)
+def _all_countries(language: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_by_name((c.alpha_2, _country_name(c.alpha_2)) for c in pycountry.countries))
 
 
 def programme_languages(programme: Programme) -> list:
@@ -120,8 +126,11 @@ def programme_languages(programme: Programme) -> list:
         .distinct()
     )
     used.add(programme.local_language)
-    common = sorted(((code, language_name(code)) for code in used), key=lambda item: item[1])
-    return [(_("Used in this programme"), common), (_("All languages"), list(_all_languages()))]
+    common = _by_name((code, language_name(code)) for code in used)
+    return [
+        (_("Used in this programme"), common),
+        (_("All languages"), list(_all_languages(active_language()))),
+    ]
 
 
 def _with_blank(choices: list, blank) -> list:
@@ -129,11 +138,11 @@ def _with_blank(choices: list, blank) -> list:
 
 
 def country_name(code: str) -> str:
-    return dict(_all_countries()).get(code.upper(), code) if code else ""
+    return _country_name(code)
 
 
 def country_choices() -> list:
-    return [("", _("Not given")), *_all_countries()]
+    return [("", _("Not given")), *_all_countries(active_language())]
 
 
 def _date_widget() -> forms.DateInput:
@@ -540,6 +549,7 @@ class TrainingRecordForm(PageForm):
         label=_("End-of-course test score (%)"),
         min_value=0,
         max_value=100,
+        # xgettext:no-python-format
         help_text=_("Passed at 80 % or more."),
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )

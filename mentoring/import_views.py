@@ -73,7 +73,7 @@ def _coordinated_programme_or_404(user: User, programme_id) -> Programme:
     try:
         return coordinated_programmes(user=user).get(pk=int(programme_id))
     except (TypeError, ValueError, Programme.DoesNotExist) as exc:
-        raise Http404("Programme not found.") from exc
+        raise Http404(_("Programme not found.")) from exc
 
 
 def _render(

@@ -73,6 +73,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
 from mentoring.audit import audit_record
 from mentoring.models import (
@@ -120,10 +123,19 @@ CONSENT_PURPOSES = tuple(ConsentPurpose.values)
 REFERRAL_SOURCES = tuple(ReferralSource.values)
 MEMBER_KINDS = tuple(Mentee.Kind.values)
 
-BACKGROUND_MESSAGE = (
+BACKGROUND_MESSAGE = gettext_lazy(
     "Background data (country of birth, migrant background, cultural background) is "
     "recorded only with consent to matching on it or to anonymous statistics."
 )
+
+
+def _interpolated(message, **values) -> str:
+    """``message % values`` in the language active when it is shown (a lazy string)."""
+    return lazy(lambda: str(message) % values, str)()
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return _interpolated(gettext_lazy("One of %(values)s"), values=", ".join(values))
 
 
 # Columns ------------------------------------------------------------------------------------
@@ -132,52 +144,66 @@ BACKGROUND_MESSAGE = (
 @dataclass(frozen=True)
 class Column:
     name: str
-    help: str
+    help: str  # a lazy translation: shown on the import page
     required: bool = False
 
 
 PERSON_COLUMNS = (
-    Column("first_name", "First name", required=True),
-    Column("last_name", "Last name", required=True),
-    Column("email", "Email address"),
-    Column("phone", "Phone number (format the column as text in Excel)"),
-    Column("gender", "Self-described, optional"),
-    Column("age_band", f"One of {', '.join(AGE_BANDS)}"),
-    Column("country_of_birth", "ISO 3166 code, e.g. UA"),
-    Column("migrant_background", f"One of {', '.join(MIGRANT_BACKGROUNDS)}"),
-    Column("municipality", "Municipality"),
-    Column("postcode", "Postcode"),
-    Column("latitude", "Decimal degrees; give both coordinates or neither"),
-    Column("longitude", "Decimal degrees"),
-    Column("preferred_language", "ISO 639 code of the language for sessions, e.g. ro"),
-    Column("preferred_language_level", f"One of {', '.join(LANGUAGE_LEVELS)}; default fluent"),
-    Column("other_languages", "e.g. “hu:fluent; en:basic”; the level defaults to fluent"),
-    Column("cultural_backgrounds", "Codes of the programme's list, separated by ;"),
-    Column("needs", "Codes of the programme's needs and interests, separated by ;"),
-    Column("availability", "Weekly slots, e.g. “mon_evening; sat_morning”"),
-    Column("session_modes", f"Any of {', '.join(SESSION_MODES)}"),
-    Column("consents", f"Purposes consented to: {', '.join(CONSENT_PURPOSES)}"),
-    Column("consent_given_by", "Who consented; default the person"),
-    Column("consent_language", "ISO 639 code of the consent form; default the programme's language"),
+    Column("first_name", gettext_lazy("First name"), required=True),
+    Column("last_name", gettext_lazy("Last name"), required=True),
+    Column("email", gettext_lazy("Email address")),
+    Column("phone", gettext_lazy("Phone number (format the column as text in Excel)")),
+    Column("gender", gettext_lazy("Self-described, optional")),
+    Column("age_band", _one_of(AGE_BANDS)),
+    Column("country_of_birth", gettext_lazy("ISO 3166 code, e.g. UA")),
+    Column("migrant_background", _one_of(MIGRANT_BACKGROUNDS)),
+    Column("municipality", gettext_lazy("Municipality")),
+    Column("postcode", gettext_lazy("Postcode")),
+    Column("latitude", gettext_lazy("Decimal degrees; give both coordinates or neither")),
+    Column("longitude", gettext_lazy("Decimal degrees")),
+    Column("preferred_language", gettext_lazy("ISO 639 code of the language for sessions, e.g. ro")),
+    Column(
+        "preferred_language_level",
+        _interpolated(gettext_lazy("One of %(values)s; default fluent"), values=", ".join(LANGUAGE_LEVELS)),
+    ),
+    Column("other_languages", gettext_lazy("e.g. “hu:fluent; en:basic”; the level defaults to fluent")),
+    Column("cultural_backgrounds", gettext_lazy("Codes of the programme's list, separated by ;")),
+    Column("needs", gettext_lazy("Codes of the programme's needs and interests, separated by ;")),
+    Column("availability", gettext_lazy("Weekly slots, e.g. “mon_evening; sat_morning”")),
+    Column(
+        "session_modes", _interpolated(gettext_lazy("Any of %(values)s"), values=", ".join(SESSION_MODES))
+    ),
+    Column(
+        "consents",
+        _interpolated(gettext_lazy("Purposes consented to: %(values)s"), values=", ".join(CONSENT_PURPOSES)),
+    ),
+    Column("consent_given_by", gettext_lazy("Who consented; default the person")),
+    Column(
+        "consent_language", gettext_lazy("ISO 639 code of the consent form; default the programme's language")
+    ),
 )
 
 MENTOR_COLUMNS = (
     *PERSON_COLUMNS,
-    Column("capacity", "How many mentees at once, 1–3; default 1"),
-    Column("applied_on", "YYYY-MM-DD; default today"),
+    Column("capacity", gettext_lazy("How many mentees at once, 1–3; default 1")),
+    Column("applied_on", gettext_lazy("YYYY-MM-DD; default today")),
 )
 
 FAMILY_COLUMNS = (
-    Column("family_reference", "The programme's case reference; groups the family's rows", required=True),
-    Column("referral_source", f"One of {', '.join(REFERRAL_SOURCES)}", required=True),
-    Column("referrer_name", "e.g. the class teacher"),
-    Column("referrer_organisation", "e.g. the school"),
-    Column("referred_on", "YYYY-MM-DD; default today"),
-    Column("member_kind", f"One of {', '.join(MEMBER_KINDS)}", required=True),
-    Column("mentored", "yes or no; default yes"),
+    Column(
+        "family_reference",
+        gettext_lazy("The programme's case reference; groups the family's rows"),
+        required=True,
+    ),
+    Column("referral_source", _one_of(REFERRAL_SOURCES), required=True),
+    Column("referrer_name", gettext_lazy("e.g. the class teacher")),
+    Column("referrer_organisation", gettext_lazy("e.g. the school")),
+    Column("referred_on", gettext_lazy("YYYY-MM-DD; default today")),
+    Column("member_kind", _one_of(MEMBER_KINDS), required=True),
+    Column("mentored", gettext_lazy("yes or no; default yes")),
     *PERSON_COLUMNS,
-    Column("school", "Pupils only: the school's name"),
-    Column("grade", "Pupils only: the class or grade"),
+    Column("school", gettext_lazy("Pupils only: the school's name")),
+    Column("grade", gettext_lazy("Pupils only: the class or grade")),
 )
 
 COLUMNS = {MENTORS: MENTOR_COLUMNS, FAMILIES: FAMILY_COLUMNS}
@@ -266,7 +292,7 @@ def _read_xlsx(content: bytes) -> list[list[str]]:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ImportFileError("The file is not a readable XLSX workbook.") from exc
+        raise ImportFileError(_("The file is not a readable XLSX workbook.")) from exc
     try:
         sheet = workbook.worksheets[0]
         table = []
@@ -284,10 +310,10 @@ def _read_csv(content: bytes) -> list[list[str]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            "The file is not UTF-8 text. In Excel choose Save As → “CSV UTF-8”, or upload the XLSX file."
+            _("The file is not UTF-8 text. In Excel choose Save As → “CSV UTF-8”, or upload the XLSX file.")
         ) from exc
     if "\x00" in text:
-        raise ImportFileError("The file is not a CSV or XLSX file.")
+        raise ImportFileError(_("The file is not a CSV or XLSX file."))
     first_line = text.split("\n", 1)[0]
     # Excel writes ";" where the decimal separator is a comma (most of Europe).
     delimiter = max((",", ";", "\t"), key=first_line.count)
@@ -295,19 +321,21 @@ def _read_csv(content: bytes) -> list[list[str]]:
     try:
         return [[cell.strip() for cell in row] for row in reader]
     except csv.Error as exc:
-        raise ImportFileError(f"The CSV file cannot be read: {exc}.") from exc
+        raise ImportFileError(_("The CSV file cannot be read: %(error)s.") % {"error": exc}) from exc
 
 
 def table_read(*, content: bytes, filename: str = "") -> list[list[str]]:
     """The file's rows as lists of text cells, header first. Raises ``ImportFileError``."""
     if len(content) > MAX_FILE_BYTES:
-        raise ImportFileError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it.")
+        raise ImportFileError(
+            _("The file is larger than %(mb)s MB; split it.") % {"mb": MAX_FILE_BYTES // (1024 * 1024)}
+        )
     if not content.strip():
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(_("The file is empty."))
     if content.startswith(b"PK\x03\x04"):
         return _read_xlsx(content)
     if filename.lower().endswith(".xls") or content.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError("Old Excel files (.xls) cannot be read: save the file as XLSX or CSV UTF-8.")
+        raise ImportFileError(_("Old Excel files (.xls) cannot be read: save the file as XLSX or CSV UTF-8."))
     return _read_csv(content)
 
 
@@ -330,7 +358,11 @@ def _choice(row: dict[str, str], column: str, choices: tuple[str, ...], default:
     if not value:
         return default
     if value not in choices:
-        raise _CellError(column, f"“{row[column]}” is not one of: {', '.join(choices)}.")
+        raise _CellError(
+            column,
+            _("“%(value)s” is not one of: %(choices)s.")
+            % {"value": row[column], "choices": ", ".join(choices)},
+        )
     return value
 
 
@@ -338,7 +370,11 @@ def _choices(row: dict[str, str], column: str, choices: tuple[str, ...]) -> list
     values = list(dict.fromkeys(item.lower() for item in _split(row.get(column, ""))))
     unknown = [value for value in values if value not in choices]
     if unknown:
-        raise _CellError(column, f"Unknown: {', '.join(unknown)}. Give any of: {', '.join(choices)}.")
+        raise _CellError(
+            column,
+            _("Unknown: %(unknown)s. Give any of: %(choices)s.")
+            % {"unknown": ", ".join(unknown), "choices": ", ".join(choices)},
+        )
     return values
 
 
@@ -349,9 +385,11 @@ def _date(row: dict[str, str], column: str, *, today: datetime.date) -> datetime
     try:
         day = datetime.date.fromisoformat(value)
     except ValueError:
-        raise _CellError(column, f"“{value}” is not a date: write it as YYYY-MM-DD.") from None
+        raise _CellError(
+            column, _("“%(value)s” is not a date: write it as YYYY-MM-DD.") % {"value": value}
+        ) from None
     if day > today:
-        raise _CellError(column, "The date cannot be in the future.")
+        raise _CellError(column, _("The date cannot be in the future."))
     return day
 
 
@@ -362,7 +400,7 @@ def _float(row: dict[str, str], column: str) -> float | None:
     try:
         return float(value)
     except ValueError:
-        raise _CellError(column, f"“{row[column]}” is not a number.") from None
+        raise _CellError(column, _("“%(value)s” is not a number.") % {"value": row[column]}) from None
 
 
 def _yes_no(row: dict[str, str], column: str, *, default: bool) -> bool:
@@ -373,11 +411,16 @@ def _yes_no(row: dict[str, str], column: str, *, default: bool) -> bool:
         return True
     if value in ("no", "n", "false", "0"):
         return False
-    raise _CellError(column, f"“{row[column]}” is not yes or no.")
+    raise _CellError(column, _("“%(value)s” is not yes or no.") % {"value": row[column]})
+
+
+def _language_problem(code: str) -> str:
+    return _language_problem_in(code, get_language())
 
 
 @lru_cache(maxsize=2048)
-def _language_problem(code: str) -> str:
+def _language_problem_in(code: str, language: str | None) -> str:
+    """Cached per interface language: the message is in it."""
     try:
         validate_language_code(code)
         PersonLanguage._meta.get_field("language").clean(code, None)
@@ -396,19 +439,20 @@ def _languages(row: dict[str, str]) -> list[LanguageSpec]:
             raise _CellError("preferred_language", problem)
         languages.append(LanguageSpec(language=preferred, level=level, is_preferred=True))
     elif level_given:
-        raise _CellError("preferred_language_level", "Give the preferred language too.")
+        raise _CellError("preferred_language_level", _("Give the preferred language too."))
     for item in _split(row.get("other_languages", "")):
-        code, _, item_level = (part.strip().lower() for part in item.partition(":"))
+        code, _sep, item_level = (part.strip().lower() for part in item.partition(":"))
         if problem := _language_problem(code):
             raise _CellError("other_languages", problem)
         if item_level and item_level not in LANGUAGE_LEVELS:
             raise _CellError(
                 "other_languages",
-                f"“{item}”: the level is one of {', '.join(LANGUAGE_LEVELS)}.",
+                _("“%(item)s”: the level is one of %(levels)s.")
+                % {"item": item, "levels": ", ".join(LANGUAGE_LEVELS)},
             )
         languages.append(LanguageSpec(language=code, level=item_level or LanguageLevel.FLUENT))
     if len({lang.language for lang in languages}) != len(languages):
-        raise _CellError("other_languages", "A language is listed twice.")
+        raise _CellError("other_languages", _("A language is listed twice."))
     return languages
 
 
@@ -587,7 +631,7 @@ def _person_spec(row: _Row) -> PersonSpec:
 def _vocabulary_ids(row: _Row, column: str, codes: list[str], known: dict[str, int]) -> list[int]:
     unknown = [code for code in codes if code not in known and code.lower() not in known]
     if unknown:
-        row.problem(column, f"Not in the programme's list: {', '.join(unknown)}.")
+        row.problem(column, _("Not in the programme's list: %(codes)s.") % {"codes": ", ".join(unknown)})
         return []
     return list(dict.fromkeys(known.get(code, known.get(code.lower())) for code in codes))
 
@@ -604,7 +648,7 @@ def _person_check(row: _Row, spec: PersonSpec, state: _Programme) -> _PersonPlan
         and ConsentPurpose.STATISTICS not in spec.consents
         and ConsentPurpose.BACKGROUND_MATCHING not in spec.consents
     ):
-        row.problem("consents", BACKGROUND_MESSAGE)
+        row.problem("consents", str(BACKGROUND_MESSAGE))
     person = Person(
         programme=state.programme,
         first_name=spec.first_name,
@@ -634,11 +678,11 @@ def _person_check(row: _Row, spec: PersonSpec, state: _Programme) -> _PersonPlan
     if spec.consents:
         # Consent's own fields, as ``Consent.full_clean`` would check them.
         if len(spec.consent_given_by) > CONSENT_GIVEN_BY_MAX:
-            row.problem("consent_given_by", f"At most {CONSENT_GIVEN_BY_MAX} characters.")
+            row.problem("consent_given_by", _("At most %(max)s characters.") % {"max": CONSENT_GIVEN_BY_MAX})
         if spec.consent_language and (problem := _language_problem(spec.consent_language)):
             row.problem("consent_language", problem)
     elif spec.consent_given_by or spec.consent_language:
-        row.problem("consents", "Name the purposes consented to.")
+        row.problem("consents", _("Name the purposes consented to."))
     return _PersonPlan(
         person=person,
         languages=spec.languages,
@@ -660,15 +704,20 @@ def _header_problems(header: list[str], kind: str) -> list[RowProblem]:
         if not name:
             continue
         if name in seen:
-            problems.append(RowProblem(1, name, "This column appears twice."))
+            problems.append(RowProblem(1, name, _("This column appears twice.")))
         elif name not in known:
             problems.append(
-                RowProblem(1, name, f"Unknown column for {kind}. Known columns: {', '.join(sorted(known))}.")
+                RowProblem(
+                    1,
+                    name,
+                    _("Unknown column for %(kind)s. Known columns: %(columns)s.")
+                    % {"kind": kind, "columns": ", ".join(sorted(known))},
+                )
             )
         seen.add(name)
     for column in COLUMNS[kind]:
         if column.required and column.name not in seen:
-            problems.append(RowProblem(1, column.name, "This required column is missing."))
+            problems.append(RowProblem(1, column.name, _("This required column is missing.")))
     return problems
 
 
@@ -681,10 +730,15 @@ def _data_rows(table: list[list[str]]) -> tuple[list[str], list[_Row], list[RowP
         row = _Row(index, {name: value for name, value in zip(header, cells, strict=False) if name})
         for position, value in enumerate(cells, start=1):
             if value and (position > len(header) or not header[position - 1]):
-                row.problem(f"column {position}", "A value in a column without a name on line 1.")
+                row.problem(
+                    _("column %(position)s") % {"position": position},
+                    _("A value in a column without a name on line 1."),
+                )
         rows.append(row)
     if len(rows) > MAX_ROWS:
-        problems.append(RowProblem(1, "file", f"The file has more than {MAX_ROWS} rows; split it."))
+        problems.append(
+            RowProblem(1, "file", _("The file has more than %(max)s rows; split it.") % {"max": MAX_ROWS})
+        )
     return header, rows, problems
 
 
@@ -709,7 +763,7 @@ def _plan_mentors(rows: list[_Row], state: _Programme, report: ImportReport) -> 
                 if capacity != float(capacity_text) or not 1 <= capacity <= 3:
                     raise ValueError
             except ValueError:
-                row.problem("capacity", "Capacity is a whole number from 1 to 3.")
+                row.problem("capacity", _("Capacity is a whole number from 1 to 3."))
         applied_on = row.parse(_date, "applied_on", today=today) or today
         person = _person_check(row, spec, state)
         key = _person_key(
@@ -717,7 +771,11 @@ def _plan_mentors(rows: list[_Row], state: _Programme, report: ImportReport) -> 
         )
         key_column = "email" if key[0] == "email" else "first_name"
         if key in seen:
-            row.problem(key_column, f"The same person as line {seen[key]} ({_key_words(key)}).")
+            row.problem(
+                key_column,
+                _("The same person as line %(line)s (%(key)s).")
+                % {"line": seen[key], "key": _key_words(key)},
+            )
         for other_key in _person_keys(
             email=spec.email, first_name=spec.first_name, last_name=spec.last_name, phone=spec.phone
         ):
@@ -726,14 +784,17 @@ def _plan_mentors(rows: list[_Row], state: _Programme, report: ImportReport) -> 
             report.problems.extend(row.problems)
         elif key in state.people:
             if state.people[key]:
-                report.skipped.append(RowSkipped(row.line, "Already in the programme as a mentor."))
+                report.skipped.append(RowSkipped(row.line, _("Already in the programme as a mentor.")))
             else:
                 report.problems.append(
                     RowProblem(
                         row.line,
                         key_column,
-                        f"Someone in the programme who is not a mentor has the same {_key_words(key)}. "
-                        "Record them as a mentor by hand, so their record is not copied.",
+                        _(
+                            "Someone in the programme who is not a mentor has the same %(key)s. "
+                            "Record them as a mentor by hand, so their record is not copied."
+                        )
+                        % {"key": _key_words(key)},
                     )
                 )
         else:
@@ -743,7 +804,7 @@ def _plan_mentors(rows: list[_Row], state: _Programme, report: ImportReport) -> 
 
 
 def _key_words(key: tuple) -> str:
-    return "email" if key[0] == "email" else "name and phone"
+    return _("email") if key[0] == "email" else _("name and phone")
 
 
 def _plan_families(rows: list[_Row], state: _Programme, report: ImportReport) -> _Plan:
@@ -754,7 +815,7 @@ def _plan_families(rows: list[_Row], state: _Programme, report: ImportReport) ->
     for row in rows:
         reference = row.cells.get("family_reference", "").strip()
         if not reference:
-            row.problem("family_reference", "Give the family's reference.")
+            row.problem("family_reference", _("Give the family's reference."))
             report.problems.extend(row.problems)
             continue
         folded = _fold(reference)
@@ -773,19 +834,22 @@ def _plan_families(rows: list[_Row], state: _Programme, report: ImportReport) ->
             if value in (None, ""):
                 continue
             if name in family.values and family.values[name] != value:
-                row.problem(name, f"Differs from line {family.value_lines[name]} of the same family.")
+                row.problem(
+                    name,
+                    _("Differs from line %(line)s of the same family.") % {"line": family.value_lines[name]},
+                )
             elif name not in family.values:
                 family.values[name], family.value_lines[name] = value, row.line
 
         kind = row.parse(_choice, "member_kind", MEMBER_KINDS)
         if not kind and not row.cells.get("member_kind", "").strip():
-            row.problem("member_kind", f"Give one of: {', '.join(MEMBER_KINDS)}.")
+            row.problem("member_kind", _("Give one of: %(values)s.") % {"values": ", ".join(MEMBER_KINDS)})
         mentored = row.parse(_yes_no, "mentored", default=True)
         school, grade = row.cells.get("school", "").strip(), row.cells.get("grade", "").strip()
         if kind == Mentee.Kind.PARENT and (school or grade):
-            row.problem("school" if school else "grade", "Only pupils have a school and a grade.")
+            row.problem("school" if school else "grade", _("Only pupils have a school and a grade."))
         if mentored is False and (school or grade):
-            row.problem("school" if school else "grade", "A school is recorded only for mentored pupils.")
+            row.problem("school" if school else "grade", _("A school is recorded only for mentored pupils."))
         spec = _person_spec(row)
         person = _person_check(row, spec, state)
         if school:
@@ -802,14 +866,18 @@ def _plan_families(rows: list[_Row], state: _Programme, report: ImportReport) ->
                 row.problem({"kind": "member_kind"}.get(name, name), " ".join(messages))
         name_key = (_fold(spec.first_name), _fold(spec.last_name))
         if name_key in family.member_lines:
-            row.problem("first_name", f"The same member as line {family.member_lines[name_key]}.")
+            row.problem(
+                "first_name", _("The same member as line %(line)s.") % {"line": family.member_lines[name_key]}
+            )
         family.member_lines.setdefault(name_key, row.line)
         if not family.municipality and spec.municipality:
             family.municipality = spec.municipality
         if row.problems:
             continue
         if family.existing is not None and name_key in state.family_members.get(family.existing.pk, set()):
-            family.skipped.append(RowSkipped(row.line, "Already in the programme (a member of this family)."))
+            family.skipped.append(
+                RowSkipped(row.line, _("Already in the programme (a member of this family)."))
+            )
         else:
             family.members.append(
                 _MemberPlan(row.line, person, kind, bool(mentored), school, grade if kind == "pupil" else "")
@@ -822,7 +890,10 @@ def _plan_families(rows: list[_Row], state: _Programme, report: ImportReport) ->
             if "referral_source" not in family.values and not any(
                 p.field == "referral_source" for r in rows_of_family for p in r.problems
             ):
-                first.problem("referral_source", f"Give one of: {', '.join(REFERRAL_SOURCES)} (on any row).")
+                first.problem(
+                    "referral_source",
+                    _("Give one of: %(values)s (on any row).") % {"values": ", ".join(REFERRAL_SOURCES)},
+                )
             family_check = Family(
                 reference=family.reference,
                 referral_source=family.values.get("referral_source") or ReferralSource.SCHOOL,
@@ -839,15 +910,18 @@ def _plan_families(rows: list[_Row], state: _Programme, report: ImportReport) ->
                     line = family.value_lines.get(column, first.line)
                     next(r for r in rows_of_family if r.line == line).problem(column, " ".join(messages))
             if not any(_is_yes(r) for r in rows_of_family):
-                first.problem("mentored", "Refer at least one parent or pupil to be mentored.")
+                first.problem("mentored", _("Refer at least one parent or pupil to be mentored."))
         bad = [r for r in rows_of_family if r.problems]
         if bad:
             for r in rows_of_family:
                 if not r.problems:
                     r.problem(
                         "family_reference",
-                        f"Family {family.reference} has a bad row (line {bad[0].line}); "
-                        "a family's rows are imported together or not at all.",
+                        _(
+                            "Family %(reference)s has a bad row (line %(line)s); "
+                            "a family's rows are imported together or not at all."
+                        )
+                        % {"reference": family.reference, "line": bad[0].line},
                     )
             for r in rows_of_family:
                 report.problems.extend(r.problems)
@@ -878,7 +952,7 @@ def _import_check(*, programme: Programme, kind: str, content: bytes, filename: 
         report.problems.append(RowProblem(1, "file", str(exc)))
         return _Plan(report=report)
     if not table or not any(table[0]):
-        report.problems.append(RowProblem(1, "file", "Line 1 must hold the column names."))
+        report.problems.append(RowProblem(1, "file", _("Line 1 must hold the column names.")))
         return _Plan(report=report)
     header, rows, file_problems = _data_rows(table)
     report.rows = len(rows)

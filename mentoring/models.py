@@ -17,6 +17,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from mentoring.vocabulary import validate_country_code, validate_language_code
 
@@ -25,13 +27,15 @@ class User(AbstractUser):
     """A login. Staff roles are scoped to programmes through object permissions on Programme."""
 
     class Role(models.TextChoices):
-        ADMIN = "admin", "Administrator"
-        COORDINATOR = "coordinator", "Mentor coordinator"
-        MANAGER = "manager", "Programme manager"
-        MENTOR = "mentor", "Mentor"
+        ADMIN = "admin", _("Administrator")
+        COORDINATOR = "coordinator", _("Mentor coordinator")
+        MANAGER = "manager", _("Programme manager")
+        MENTOR = "mentor", _("Mentor")
 
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MENTOR)
-    interface_language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True, default="")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MENTOR, verbose_name=_("role"))
+    interface_language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, blank=True, default="", verbose_name=_("interface language")
+    )
 
     @property
     def is_admin(self) -> bool:
@@ -41,7 +45,7 @@ class User(AbstractUser):
 class Organisation(models.Model):
     """The NGO, school board or municipality that runs programmes."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, verbose_name=_("name"))
 
     def __str__(self) -> str:
         return self.name
@@ -50,65 +54,85 @@ class Organisation(models.Model):
 class Programme(models.Model):
     """One mentoring scheme. Every record about people belongs to exactly one programme."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="programmes")
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="programmes", verbose_name=_("organisation")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    slug = models.SlugField(max_length=80, unique=True, verbose_name=_("slug"))
     country = models.CharField(
-        max_length=2, validators=[validate_country_code], help_text="ISO 3166-1 alpha-2 code"
+        max_length=2,
+        validators=[validate_country_code],
+        help_text=_("ISO 3166-1 alpha-2 code"),
+        verbose_name=_("country"),
     )
     local_language = models.CharField(
-        max_length=3, validators=[validate_language_code], help_text="ISO 639 code of the school language"
+        max_length=3,
+        validators=[validate_language_code],
+        help_text=_("ISO 639 code of the school language"),
+        verbose_name=_("local language"),
     )
-    starts_on = models.DateField(null=True, blank=True)
-    ends_on = models.DateField(null=True, blank=True)
+    starts_on = models.DateField(null=True, blank=True, verbose_name=_("starts on"))
+    ends_on = models.DateField(null=True, blank=True, verbose_name=_("ends on"))
     small_cell_k = models.PositiveSmallIntegerField(
         default=10,
         validators=[MinValueValidator(5)],
-        help_text="Counts below k are suppressed in every report (never below 5).",
+        help_text=_("Counts below k are suppressed in every report (never below 5)."),
+        verbose_name=_("small cell k"),
     )
     # Match health (``sessions.health``): one definition of each threshold, used by every page,
     # reminder and report of the programme.
     drift_days = models.PositiveSmallIntegerField(
         default=21,
         validators=[MinValueValidator(7), MaxValueValidator(180)],
-        help_text="A match with no session logged for this many days is drifting.",
+        help_text=_("A match with no session logged for this many days is drifting."),
+        verbose_name=_("drift days"),
     )
     log_reminder_days = models.PositiveSmallIntegerField(
         default=14,
         validators=[MinValueValidator(3), MaxValueValidator(180)],
-        help_text="A mentor whose active match has no session logged for this many days is reminded.",
+        help_text=_("A mentor whose active match has no session logged for this many days is reminded."),
+        verbose_name=_("log reminder days"),
     )
     concern_ack_hours = models.PositiveSmallIntegerField(
         default=48,
         validators=[MinValueValidator(1), MaxValueValidator(336)],
-        help_text="A concern not acknowledged within this many hours needs attention.",
+        help_text=_("A concern not acknowledged within this many hours needs attention."),
+        verbose_name=_("concern ack hours"),
     )
     checkin_first_day = models.PositiveSmallIntegerField(
         default=30,
         validators=[MinValueValidator(7), MaxValueValidator(180)],
-        help_text="Day of the match on which the first quality check-in is due.",
+        help_text=_("Day of the match on which the first quality check-in is due."),
+        verbose_name=_("checkin first day"),
     )
     checkin_interval_days = models.PositiveSmallIntegerField(
         default=60,
         validators=[MinValueValidator(14), MaxValueValidator(365)],
-        help_text="Days between later quality check-ins.",
+        help_text=_("Days between later quality check-ins."),
+        verbose_name=_("checkin interval days"),
     )
     # Kept by ``SessionTopic.save``/``delete``: whether the programme has its own active session
     # topics, so checking a new log's topics reads the programme row it already has.
-    has_session_topics = models.BooleanField(default=False, editable=False)
+    has_session_topics = models.BooleanField(
+        default=False, editable=False, verbose_name=_("has session topics")
+    )
     retention_months = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(240)],
-        help_text="Months after a mentee's or mentor's closure before their record is erased; "
-        "empty: the TANDEM_RETENTION_MONTHS setting (24).",
+        help_text=_(
+            "Months after a mentee's or mentor's closure before their record is erased; "
+            "empty: the TANDEM_RETENTION_MONTHS setting (24)."
+        ),
+        verbose_name=_("retention months"),
     )
     session_hidden_fields = models.JSONField(
         default=list,
         blank=True,
-        help_text="Session-log fields the programme does not use: topics, interpreter_used, follow_ups.",
+        help_text=_("Session-log fields the programme does not use: topics, interpreter_used, follow_ups."),
+        verbose_name=_("session hidden fields"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["name"]
@@ -116,6 +140,8 @@ class Programme(models.Model):
             ("coordinate_programme", "Coordinate the programme's mentors, families and matches"),
             ("read_programme_reports", "Read the programme's aggregate reports"),
         ]
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
         constraints = [
             models.CheckConstraint(condition=Q(small_cell_k__gte=5), name="programme_small_cell_k_min_5"),
         ]
@@ -127,11 +153,15 @@ class Programme(models.Model):
 class CulturalBackground(models.Model):
     """A programme-managed vocabulary entry: not every background is a country (Roma, Kurdish)."""
 
-    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="cultural_backgrounds")
-    code = models.SlugField(max_length=40)
-    name = models.CharField(max_length=100)
+    programme = models.ForeignKey(
+        Programme, on_delete=models.CASCADE, related_name="cultural_backgrounds", verbose_name=_("programme")
+    )
+    code = models.SlugField(max_length=40, verbose_name=_("code"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
 
     class Meta:
+        verbose_name = _("cultural background")
+        verbose_name_plural = _("cultural backgrounds")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["programme", "code"], name="cultural_background_unique_code"),
@@ -145,11 +175,15 @@ class Need(models.Model):
     """A programme-managed vocabulary of needs and interests (school-system orientation,
     homework support, ...): a mentee's needs, a mentor's strengths."""
 
-    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="needs")
-    code = models.SlugField(max_length=40)
-    name = models.CharField(max_length=100)
+    programme = models.ForeignKey(
+        Programme, on_delete=models.CASCADE, related_name="needs", verbose_name=_("programme")
+    )
+    code = models.SlugField(max_length=40, verbose_name=_("code"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
 
     class Meta:
+        verbose_name = _("need")
+        verbose_name_plural = _("needs")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["programme", "code"], name="need_unique_code"),
@@ -162,9 +196,9 @@ class Need(models.Model):
 class SessionMode(models.TextChoices):
     """How mentor and family meet: the modes a person offers and a session log records."""
 
-    IN_PERSON = "in_person", "In person"
-    PHONE = "phone", "Phone"
-    VIDEO = "video", "Video"
+    IN_PERSON = "in_person", _("In person")
+    PHONE = "phone", _("Phone")
+    VIDEO = "video", _("Video")
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -175,82 +209,107 @@ AVAILABILITY_SLOTS = tuple(f"{day}_{part}" for day in WEEKDAYS for part in DAY_P
 def validate_availability(value) -> None:
     if not isinstance(value, list) or any(slot not in AVAILABILITY_SLOTS for slot in value):
         raise ValidationError(
-            "Give weekly slots such as “mon_evening” or “sat_morning”.", code="invalid_availability"
+            gettext("Give weekly slots such as “mon_evening” or “sat_morning”."), code="invalid_availability"
         )
 
 
 def validate_session_modes(value) -> None:
     if not isinstance(value, list) or any(mode not in SessionMode.values for mode in value):
         raise ValidationError(
-            f"Give session modes from: {', '.join(SessionMode.values)}.", code="invalid_modes"
+            gettext("Give session modes from: %(modes)s.") % {"modes": ", ".join(SessionMode.values)},
+            code="invalid_modes",
         )
 
 
 class MigrantBackground(models.TextChoices):
-    FIRST_GENERATION = "first_generation", "First generation (born abroad)"
-    SECOND_GENERATION = "second_generation", "Second generation (a parent born abroad)"
-    NONE = "none", "No migrant background"
-    DECLINED = "declined", "Declined to say"
-    UNKNOWN = "unknown", "Not recorded"
+    FIRST_GENERATION = "first_generation", _("First generation (born abroad)")
+    SECOND_GENERATION = "second_generation", _("Second generation (a parent born abroad)")
+    NONE = "none", _("No migrant background")
+    DECLINED = "declined", _("Declined to say")
+    UNKNOWN = "unknown", _("Not recorded")
 
 
 class AgeBand(models.TextChoices):
-    UNDER_12 = "under_12", "Under 12"
-    AGE_12_17 = "12_17", "12–17"
-    AGE_18_29 = "18_29", "18–29"
-    AGE_30_44 = "30_44", "30–44"
-    AGE_45_64 = "45_64", "45–64"
-    AGE_65_PLUS = "65_plus", "65 and over"
+    UNDER_12 = "under_12", _("Under 12")
+    AGE_12_17 = "12_17", _("12–17")
+    AGE_18_29 = "18_29", _("18–29")
+    AGE_30_44 = "30_44", _("30–44")
+    AGE_45_64 = "45_64", _("45–64")
+    AGE_65_PLUS = "65_plus", _("65 and over")
 
 
 class Person(models.Model):
     """Anyone the programme holds a record about: a mentor, a parent or a pupil."""
 
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="people")
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    gender = models.CharField(max_length=60, blank=True, help_text="Self-described, optional")
-    age_band = models.CharField(max_length=10, choices=AgeBand.choices, blank=True)
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="people", verbose_name=_("programme")
+    )
+    first_name = models.CharField(max_length=100, verbose_name=_("first name"))
+    last_name = models.CharField(max_length=100, verbose_name=_("last name"))
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
+    gender = models.CharField(
+        max_length=60, blank=True, help_text=_("Self-described, optional"), verbose_name=_("gender")
+    )
+    age_band = models.CharField(
+        max_length=10, choices=AgeBand.choices, blank=True, verbose_name=_("age band")
+    )
     country_of_birth = models.CharField(
-        max_length=2, blank=True, validators=[validate_country_code], help_text="ISO 3166-1 alpha-2"
+        max_length=2,
+        blank=True,
+        validators=[validate_country_code],
+        help_text=_("ISO 3166-1 alpha-2"),
+        verbose_name=_("country of birth"),
     )
     migrant_background = models.CharField(
-        max_length=20, choices=MigrantBackground.choices, default=MigrantBackground.UNKNOWN
+        max_length=20,
+        choices=MigrantBackground.choices,
+        default=MigrantBackground.UNKNOWN,
+        verbose_name=_("migrant background"),
     )
-    cultural_backgrounds = models.ManyToManyField(CulturalBackground, blank=True, related_name="people")
-    municipality = models.CharField(max_length=100, blank=True)
-    postcode = models.CharField(max_length=12, blank=True)
-    latitude = models.FloatField(null=True, blank=True)
-    longitude = models.FloatField(null=True, blank=True)
+    cultural_backgrounds = models.ManyToManyField(
+        CulturalBackground, blank=True, related_name="people", verbose_name=_("cultural backgrounds")
+    )
+    municipality = models.CharField(max_length=100, blank=True, verbose_name=_("municipality"))
+    postcode = models.CharField(max_length=12, blank=True, verbose_name=_("postcode"))
+    latitude = models.FloatField(null=True, blank=True, verbose_name=_("latitude"))
+    longitude = models.FloatField(null=True, blank=True, verbose_name=_("longitude"))
     availability = models.JSONField(
         default=list,
         blank=True,
         validators=[validate_availability],
-        help_text="Weekly slots, e.g. mon_evening",
+        help_text=_("Weekly slots, e.g. mon_evening"),
+        verbose_name=_("availability"),
     )
-    session_modes = models.JSONField(default=list, blank=True, validators=[validate_session_modes])
+    session_modes = models.JSONField(
+        default=list, blank=True, validators=[validate_session_modes], verbose_name=_("session modes")
+    )
     needs = models.ManyToManyField(
-        Need, blank=True, related_name="people", help_text="A mentee's needs; a mentor's strengths"
+        Need,
+        blank=True,
+        related_name="people",
+        help_text=_("A mentee's needs; a mentor's strengths"),
+        verbose_name=_("needs"),
     )
     # Set by ``mentoring.privacy.person_erase``: the row is then a tombstone (id, programme,
     # erased_at) kept so that anonymised matches and the programme's aggregates stay whole.
-    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("erased at"))
     household = models.ForeignKey(
         "Family",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="members",
-        help_text="The family a parent or pupil belongs to, mentored or not",
+        help_text=_("The family a parent or pupil belongs to, mentored or not"),
+        verbose_name=_("household"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["last_name", "first_name"]
-        verbose_name_plural = "people"
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
         indexes = [
             models.Index(fields=["programme", "last_name", "first_name"]),
             models.Index(fields=["programme", "email"]),
@@ -265,24 +324,33 @@ class Person(models.Model):
 
     def clean(self) -> None:
         if (self.latitude is None) != (self.longitude is None):
-            raise ValidationError({"longitude": "Give both coordinates or neither."})
+            raise ValidationError({"longitude": gettext("Give both coordinates or neither.")})
 
 
 class LanguageLevel(models.TextChoices):
-    NATIVE = "native", "Native"
-    FLUENT = "fluent", "Fluent"
-    BASIC = "basic", "Basic"
+    NATIVE = "native", _("Native")
+    FLUENT = "fluent", _("Fluent")
+    BASIC = "basic", _("Basic")
 
 
 class PersonLanguage(models.Model):
     """A language a person speaks (ISO 639 code), its level, and whether sessions should use it."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="languages")
-    language = models.CharField(max_length=3, validators=[validate_language_code], help_text="ISO 639 code")
-    level = models.CharField(max_length=10, choices=LanguageLevel.choices)
-    is_preferred = models.BooleanField(default=False)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="languages", verbose_name=_("person")
+    )
+    language = models.CharField(
+        max_length=3,
+        validators=[validate_language_code],
+        help_text=_("ISO 639 code"),
+        verbose_name=_("language"),
+    )
+    level = models.CharField(max_length=10, choices=LanguageLevel.choices, verbose_name=_("level"))
+    is_preferred = models.BooleanField(default=False, verbose_name=_("is preferred"))
 
     class Meta:
+        verbose_name = _("person language")
+        verbose_name_plural = _("person languages")
         ordering = ["-is_preferred", "language"]
         constraints = [
             models.UniqueConstraint(fields=["person", "language"], name="person_language_unique"),
@@ -296,27 +364,40 @@ class PersonLanguage(models.Model):
 
 
 class ConsentPurpose(models.TextChoices):
-    CASE_MANAGEMENT = "case_management", "Case management"
-    BACKGROUND_MATCHING = "background_matching", "Matching on language and cultural background"
-    STATISTICS = "statistics", "Anonymous participation statistics"
+    CASE_MANAGEMENT = "case_management", _("Case management")
+    BACKGROUND_MATCHING = "background_matching", _("Matching on language and cultural background")
+    STATISTICS = "statistics", _("Anonymous participation statistics")
 
 
 class Consent(models.Model):
     """Explicit consent to one purpose. Special-category fields are used only while it is active."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consents")
-    purpose = models.CharField(max_length=30, choices=ConsentPurpose.choices)
-    given_by = models.CharField(max_length=200, help_text="Who consented, e.g. the pupil's mother")
-    given_at = models.DateTimeField(default=timezone.now)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="consents", verbose_name=_("person")
+    )
+    purpose = models.CharField(max_length=30, choices=ConsentPurpose.choices, verbose_name=_("purpose"))
+    given_by = models.CharField(
+        max_length=200, help_text=_("Who consented, e.g. the pupil's mother"), verbose_name=_("given by")
+    )
+    given_at = models.DateTimeField(default=timezone.now, verbose_name=_("given at"))
     language = models.CharField(
-        max_length=3, validators=[validate_language_code], help_text="ISO 639 code of the consent form used"
+        max_length=3,
+        validators=[validate_language_code],
+        help_text=_("ISO 639 code of the consent form used"),
+        verbose_name=_("language"),
     )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, verbose_name=_("withdrawn at"))
 
     class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
         ordering = ["-given_at"]
         constraints = [
             models.UniqueConstraint(
@@ -327,7 +408,9 @@ class Consent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_purpose_display()} ({'active' if self.is_active else 'withdrawn'})"
+        if self.is_active:
+            return gettext("%(purpose)s (active)") % {"purpose": self.get_purpose_display()}
+        return gettext("%(purpose)s (withdrawn)") % {"purpose": self.get_purpose_display()}
 
     @property
     def is_active(self) -> bool:
@@ -339,39 +422,61 @@ class Mentor(models.Model):
     free capacity can be matched (see ``mentoring.selectors.mentor_matchable_queryset``)."""
 
     class Status(models.TextChoices):
-        APPLIED = "applied", "Applied"
-        SCREENING = "screening", "Screening"
-        TRAINING = "training", "Training"
-        APPROVED = "approved", "Approved"
-        ACTIVE = "active", "Active"
-        INACTIVE = "inactive", "Inactive"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        APPLIED = "applied", _("Applied")
+        SCREENING = "screening", _("Screening")
+        TRAINING = "training", _("Training")
+        APPROVED = "approved", _("Approved")
+        ACTIVE = "active", _("Active")
+        INACTIVE = "inactive", _("Inactive")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     MATCHABLE_STATUSES = (Status.APPROVED, Status.ACTIVE)
 
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="mentors")
-    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="mentor")
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="mentors", verbose_name=_("programme")
+    )
+    person = models.OneToOneField(
+        Person, on_delete=models.PROTECT, related_name="mentor", verbose_name=_("person")
+    )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="mentor"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mentor",
+        verbose_name=_("user"),
     )
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.APPLIED)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.APPLIED, verbose_name=_("status")
+    )
     capacity = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(3)]
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(3)], verbose_name=_("capacity")
     )
-    applied_on = models.DateField(default=datetime.date.today)
-    interviewed_on = models.DateField(null=True, blank=True)
+    applied_on = models.DateField(default=datetime.date.today, verbose_name=_("applied on"))
+    interviewed_on = models.DateField(null=True, blank=True, verbose_name=_("interviewed on"))
     interviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("interviewed by"),
     )
-    record_check_on = models.DateField(null=True, blank=True)
-    record_check_expires_on = models.DateField(null=True, blank=True)
-    record_check_reference = models.CharField(max_length=60, blank=True)
-    training_completed_on = models.DateField(null=True, blank=True)
-    approved_on = models.DateField(null=True, blank=True)
-    left_on = models.DateField(null=True, blank=True)
-    leaving_reason = models.CharField(max_length=200, blank=True)
+    record_check_on = models.DateField(null=True, blank=True, verbose_name=_("record check on"))
+    record_check_expires_on = models.DateField(
+        null=True, blank=True, verbose_name=_("record check expires on")
+    )
+    record_check_reference = models.CharField(
+        max_length=60, blank=True, verbose_name=_("record check reference")
+    )
+    training_completed_on = models.DateField(null=True, blank=True, verbose_name=_("training completed on"))
+    approved_on = models.DateField(null=True, blank=True, verbose_name=_("approved on"))
+    left_on = models.DateField(null=True, blank=True, verbose_name=_("left on"))
+    leaving_reason = models.CharField(max_length=200, blank=True, verbose_name=_("leaving reason"))
 
     class Meta:
+        verbose_name = _("mentor")
+        verbose_name_plural = _("mentors")
         ordering = ["person__last_name", "person__first_name"]
         constraints = [
             models.CheckConstraint(
@@ -385,7 +490,7 @@ class Mentor(models.Model):
 
     def clean(self) -> None:
         if self.person_id and self.programme_id and self.person.programme_id != self.programme_id:
-            raise ValidationError({"person": "The person belongs to another programme."})
+            raise ValidationError({"person": gettext("The person belongs to another programme.")})
 
     def record_check_valid_on(self, day: datetime.date) -> bool:
         return self.record_check_expires_on is not None and self.record_check_expires_on >= day
@@ -394,20 +499,32 @@ class Mentor(models.Model):
 class MentorReference(models.Model):
     """One of the two references a mentor needs before training."""
 
-    mentor = models.ForeignKey(Mentor, on_delete=models.CASCADE, related_name="references")
-    referee_name = models.CharField(max_length=200)
-    relationship = models.CharField(max_length=100, help_text="e.g. employer, teacher, community leader")
-    received_on = models.DateField(default=datetime.date.today)
-    satisfactory = models.BooleanField()
+    mentor = models.ForeignKey(
+        Mentor, on_delete=models.CASCADE, related_name="references", verbose_name=_("mentor")
+    )
+    referee_name = models.CharField(max_length=200, verbose_name=_("referee name"))
+    relationship = models.CharField(
+        max_length=100,
+        help_text=_("e.g. employer, teacher, community leader"),
+        verbose_name=_("relationship"),
+    )
+    received_on = models.DateField(default=datetime.date.today, verbose_name=_("received on"))
+    satisfactory = models.BooleanField(verbose_name=_("satisfactory"))
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
 
     class Meta:
+        verbose_name = _("mentor reference")
+        verbose_name_plural = _("mentor references")
         ordering = ["received_on", "id"]
 
     def __str__(self) -> str:
-        return f"Reference from {self.referee_name}"
+        return gettext("Reference from %(name)s") % {"name": self.referee_name}
 
 
 class TrainingRecord(models.Model):
@@ -415,15 +532,25 @@ class TrainingRecord(models.Model):
 
     PASS_MARK = 80
 
-    mentor = models.ForeignKey(Mentor, on_delete=models.CASCADE, related_name="training_records")
-    course = models.CharField(max_length=200)
-    completed_on = models.DateField()
-    test_score = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)], help_text="Percent")
+    mentor = models.ForeignKey(
+        Mentor, on_delete=models.CASCADE, related_name="training_records", verbose_name=_("mentor")
+    )
+    course = models.CharField(max_length=200, verbose_name=_("course"))
+    completed_on = models.DateField(verbose_name=_("completed on"))
+    test_score = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(100)], help_text=_("Percent"), verbose_name=_("test score")
+    )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
 
     class Meta:
+        verbose_name = _("training record")
+        verbose_name_plural = _("training records")
         ordering = ["completed_on", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(test_score__lte=100), name="training_score_0_to_100"),
@@ -441,13 +568,18 @@ class SelfAssessmentQuestion(models.Model):
     """A statement of the mentor competence self-assessment, managed per programme."""
 
     programme = models.ForeignKey(
-        Programme, on_delete=models.CASCADE, related_name="self_assessment_questions"
+        Programme,
+        on_delete=models.CASCADE,
+        related_name="self_assessment_questions",
+        verbose_name=_("programme"),
     )
-    text = models.CharField(max_length=300)
-    order = models.PositiveSmallIntegerField(default=0)
-    is_active = models.BooleanField(default=True)
+    text = models.CharField(max_length=300, verbose_name=_("text"))
+    order = models.PositiveSmallIntegerField(default=0, verbose_name=_("order"))
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
 
     class Meta:
+        verbose_name = _("self assessment question")
+        verbose_name_plural = _("self assessment questions")
         ordering = ["order", "id"]
 
     def __str__(self) -> str:
@@ -459,35 +591,47 @@ class SelfAssessment(models.Model):
     at the end of service."""
 
     class Stage(models.TextChoices):
-        START = "start", "Start of service"
-        END = "end", "End of service"
+        START = "start", _("Start of service")
+        END = "end", _("End of service")
 
-    mentor = models.ForeignKey(Mentor, on_delete=models.CASCADE, related_name="self_assessments")
-    stage = models.CharField(max_length=5, choices=Stage.choices)
-    completed_on = models.DateField(default=datetime.date.today)
-    answers = models.JSONField(help_text="{question id: score 1–5}")
+    mentor = models.ForeignKey(
+        Mentor, on_delete=models.CASCADE, related_name="self_assessments", verbose_name=_("mentor")
+    )
+    stage = models.CharField(max_length=5, choices=Stage.choices, verbose_name=_("stage"))
+    completed_on = models.DateField(default=datetime.date.today, verbose_name=_("completed on"))
+    answers = models.JSONField(help_text=_("{question id: score 1–5}"), verbose_name=_("answers"))
 
     class Meta:
+        verbose_name = _("self assessment")
+        verbose_name_plural = _("self assessments")
         ordering = ["mentor", "stage"]
         constraints = [
             models.UniqueConstraint(fields=["mentor", "stage"], name="self_assessment_once_per_stage"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_stage_display()} self-assessment"
+        return gettext("%(stage)s self-assessment") % {"stage": self.get_stage_display()}
 
 
 class MentorStatusChange(models.Model):
     """The history of a mentor's lifecycle: who moved them, when, from what to what."""
 
-    mentor = models.ForeignKey(Mentor, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=12, choices=Mentor.Status.choices)
-    to_status = models.CharField(max_length=12, choices=Mentor.Status.choices)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    mentor = models.ForeignKey(
+        Mentor, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("mentor")
     )
-    changed_at = models.DateTimeField(default=timezone.now)
-    note = models.CharField(max_length=200, blank=True)
+    from_status = models.CharField(
+        max_length=12, choices=Mentor.Status.choices, verbose_name=_("from status")
+    )
+    to_status = models.CharField(max_length=12, choices=Mentor.Status.choices, verbose_name=_("to status"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(default=timezone.now, verbose_name=_("changed at"))
+    note = models.CharField(max_length=200, blank=True, verbose_name=_("note"))
 
     class Meta:
         ordering = ["changed_at", "id"]
@@ -497,11 +641,15 @@ class MentorStatusChange(models.Model):
 
 
 class School(models.Model):
-    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="schools")
-    name = models.CharField(max_length=200)
-    municipality = models.CharField(max_length=100, blank=True)
+    programme = models.ForeignKey(
+        Programme, on_delete=models.CASCADE, related_name="schools", verbose_name=_("programme")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    municipality = models.CharField(max_length=100, blank=True, verbose_name=_("municipality"))
 
     class Meta:
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["programme", "name"], name="school_unique_name"),
@@ -512,27 +660,38 @@ class School(models.Model):
 
 
 class ReferralSource(models.TextChoices):
-    SCHOOL = "school", "School"
-    SOCIAL_SERVICE = "social_service", "Social service"
-    COMMUNITY = "community", "Community organisation"
-    SELF = "self", "Self-referral"
+    SCHOOL = "school", _("School")
+    SOCIAL_SERVICE = "social_service", _("Social service")
+    COMMUNITY = "community", _("Community organisation")
+    SELF = "self", _("Self-referral")
 
 
 class Family(models.Model):
     """A household referred to the programme; its parents and pupils may each be mentees."""
 
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="families")
-    reference = models.CharField(max_length=40, help_text="The programme's case reference")
-    referral_source = models.CharField(max_length=20, choices=ReferralSource.choices)
-    referrer_name = models.CharField(max_length=200, blank=True, help_text="e.g. the class teacher")
-    referrer_organisation = models.CharField(max_length=200, blank=True)
-    referred_on = models.DateField(default=datetime.date.today)
-    municipality = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="families", verbose_name=_("programme")
+    )
+    reference = models.CharField(
+        max_length=40, help_text=_("The programme's case reference"), verbose_name=_("reference")
+    )
+    referral_source = models.CharField(
+        max_length=20, choices=ReferralSource.choices, verbose_name=_("referral source")
+    )
+    referrer_name = models.CharField(
+        max_length=200, blank=True, help_text=_("e.g. the class teacher"), verbose_name=_("referrer name")
+    )
+    referrer_organisation = models.CharField(
+        max_length=200, blank=True, verbose_name=_("referrer organisation")
+    )
+    referred_on = models.DateField(default=datetime.date.today, verbose_name=_("referred on"))
+    municipality = models.CharField(max_length=100, blank=True, verbose_name=_("municipality"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["reference"]
-        verbose_name_plural = "families"
+        verbose_name = _("family")
+        verbose_name_plural = _("families")
         constraints = [
             models.UniqueConstraint(fields=["programme", "reference"], name="family_unique_reference"),
         ]
@@ -545,39 +704,63 @@ class Mentee(models.Model):
     """A parent or pupil who is mentored: referred → intake → waiting → matched → closed."""
 
     class Kind(models.TextChoices):
-        PARENT = "parent", "Parent"
-        PUPIL = "pupil", "Pupil"
+        PARENT = "parent", _("Parent")
+        PUPIL = "pupil", _("Pupil")
 
     class Status(models.TextChoices):
-        REFERRED = "referred", "Referred"
-        INTAKE = "intake", "Intake"
-        WAITING = "waiting", "Waiting"
-        MATCHED = "matched", "Matched"
-        CLOSED = "closed", "Closed"
+        REFERRED = "referred", _("Referred")
+        INTAKE = "intake", _("Intake")
+        WAITING = "waiting", _("Waiting")
+        MATCHED = "matched", _("Matched")
+        CLOSED = "closed", _("Closed")
 
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="mentees")
-    family = models.ForeignKey(Family, on_delete=models.PROTECT, related_name="mentees")
-    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="mentee")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REFERRED)
-    school = models.ForeignKey(
-        School, null=True, blank=True, on_delete=models.SET_NULL, related_name="pupils"
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="mentees", verbose_name=_("programme")
     )
-    grade = models.CharField(max_length=20, blank=True)
-    referred_on = models.DateField(default=datetime.date.today)
-    intake_completed_on = models.DateField(null=True, blank=True)
-    needs_assessment = models.TextField(blank=True, help_text="What the family hopes the mentoring brings")
-    waiting_since = models.DateField(null=True, blank=True)
-    closed_on = models.DateField(null=True, blank=True)
+    family = models.ForeignKey(
+        Family, on_delete=models.PROTECT, related_name="mentees", verbose_name=_("family")
+    )
+    person = models.OneToOneField(
+        Person, on_delete=models.PROTECT, related_name="mentee", verbose_name=_("person")
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("kind"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.REFERRED, verbose_name=_("status")
+    )
+    school = models.ForeignKey(
+        School,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pupils",
+        verbose_name=_("school"),
+    )
+    grade = models.CharField(max_length=20, blank=True, verbose_name=_("grade"))
+    referred_on = models.DateField(default=datetime.date.today, verbose_name=_("referred on"))
+    intake_completed_on = models.DateField(null=True, blank=True, verbose_name=_("intake completed on"))
+    needs_assessment = models.TextField(
+        blank=True,
+        help_text=_("What the family hopes the mentoring brings"),
+        verbose_name=_("needs assessment"),
+    )
+    waiting_since = models.DateField(null=True, blank=True, verbose_name=_("waiting since"))
+    closed_on = models.DateField(null=True, blank=True, verbose_name=_("closed on"))
     # Matching preferences and arrangements (``matching.engine``).
     interpreter_arranged = models.BooleanField(
-        default=False, help_text="An interpreter is arranged, so a common language is not required"
+        default=False,
+        help_text=_("An interpreter is arranged, so a common language is not required"),
+        verbose_name=_("interpreter arranged"),
     )
     preferred_mentor_gender = models.CharField(
-        max_length=60, blank=True, help_text="The family's stated wish for the mentor's gender, if any"
+        max_length=60,
+        blank=True,
+        help_text=_("The family's stated wish for the mentor's gender, if any"),
+        verbose_name=_("preferred mentor gender"),
     )
 
     class Meta:
+        verbose_name = _("mentee")
+        verbose_name_plural = _("mentees")
         ordering = ["waiting_since", "id"]
         indexes = [models.Index(fields=["programme", "status"])]
 
@@ -587,9 +770,9 @@ class Mentee(models.Model):
     def clean(self) -> None:
         errors = {}
         if self.person_id and self.programme_id and self.person.programme_id != self.programme_id:
-            errors["person"] = "The person belongs to another programme."
+            errors["person"] = gettext("The person belongs to another programme.")
         if self.family_id and self.programme_id and self.family.programme_id != self.programme_id:
-            errors["family"] = "The family belongs to another programme."
+            errors["family"] = gettext("The family belongs to another programme.")
         if errors:
             raise ValidationError(errors)
 
@@ -599,24 +782,30 @@ class AuditEvent(models.Model):
     the object is named by type and id only. Rows are written, never updated or deleted."""
 
     class Action(models.TextChoices):
-        READ = "read", "Read"
-        CREATE = "create", "Create"
-        UPDATE = "update", "Update"
-        DENIED = "denied", "Denied"
-        EXPORT = "export", "Export"
-        ERASE = "erase", "Erase"
+        READ = "read", _("Read")
+        CREATE = "create", _("Create")
+        UPDATE = "update", _("Update")
+        DENIED = "denied", _("Denied")
+        EXPORT = "export", _("Export")
+        ERASE = "erase", _("Erase")
 
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="audit_events"
+    at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=pgettext_lazy("when an audit event happened", "at")
     )
-    role = models.CharField(max_length=16, blank=True)
-    action = models.CharField(max_length=10, choices=Action.choices)
-    object_type = models.CharField(max_length=60)
-    object_id = models.CharField(max_length=40, blank=True)
-    programme_id = models.BigIntegerField(null=True, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    path = models.CharField(max_length=300, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+        verbose_name=_("user"),
+    )
+    role = models.CharField(max_length=16, blank=True, verbose_name=_("role"))
+    action = models.CharField(max_length=10, choices=Action.choices, verbose_name=_("action"))
+    object_type = models.CharField(max_length=60, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=40, blank=True, verbose_name=_("object id"))
+    programme_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("programme id"))
+    ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("ip address"))
+    path = models.CharField(max_length=300, blank=True, verbose_name=_("path"))
 
     class Meta:
         ordering = ["-at"]

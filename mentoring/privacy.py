@@ -33,12 +33,14 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from mentoring.audit import audit_record, audited_get
 from mentoring.errors import NotFound
@@ -60,7 +62,7 @@ class Holding:
     an anonymisation clears; ``secret`` fields never exported (password hashes, link tokens)."""
 
     label: str
-    title: str
+    title: str  # a lazy translation: shown on the export page and in the download
     lookups: tuple[str, ...]
     erasure: str
     blank: tuple[str, ...] = ()
@@ -86,12 +88,12 @@ def _via_match(prefix: str) -> tuple[str, ...]:
 
 
 REGISTRY: tuple[Holding, ...] = (
-    Holding("mentoring.Person", "Person", ("pk",), TOMBSTONE),
-    Holding("mentoring.PersonLanguage", "Languages", ("person",), DELETE),
-    Holding("mentoring.Consent", "Consents", ("person",), DELETE),
+    Holding("mentoring.Person", gettext_lazy("Person"), ("pk",), TOMBSTONE),
+    Holding("mentoring.PersonLanguage", gettext_lazy("Languages"), ("person",), DELETE),
+    Holding("mentoring.Consent", gettext_lazy("Consents"), ("person",), DELETE),
     Holding(
         "mentoring.Family",
-        "Household",
+        gettext_lazy("Household"),
         ("members", "mentees__person"),
         ANONYMISE,
         blank=("referrer_name", "referrer_organisation", "municipality"),
@@ -100,18 +102,18 @@ REGISTRY: tuple[Holding, ...] = (
     ),
     Holding(
         "mentoring.Mentor",
-        "Mentor record",
+        gettext_lazy("Mentor record"),
         ("person",),
         TOMBSTONE,
         blank=("record_check_reference", "leaving_reason"),
         note="Statuses and lifecycle dates stay for the mentor funnel and the matches.",
     ),
-    Holding("mentoring.MentorReference", "Mentor references", ("mentor__person",), DELETE),
-    Holding("mentoring.TrainingRecord", "Training records", ("mentor__person",), DELETE),
-    Holding("mentoring.SelfAssessment", "Self-assessments", ("mentor__person",), DELETE),
+    Holding("mentoring.MentorReference", gettext_lazy("Mentor references"), ("mentor__person",), DELETE),
+    Holding("mentoring.TrainingRecord", gettext_lazy("Training records"), ("mentor__person",), DELETE),
+    Holding("mentoring.SelfAssessment", gettext_lazy("Self-assessments"), ("mentor__person",), DELETE),
     Holding(
         "mentoring.MentorStatusChange",
-        "Mentor status history",
+        gettext_lazy("Mentor status history"),
         ("mentor__person",),
         ANONYMISE,
         blank=("note",),
@@ -119,7 +121,7 @@ REGISTRY: tuple[Holding, ...] = (
     ),
     Holding(
         "mentoring.Mentee",
-        "Mentee record",
+        gettext_lazy("Mentee record"),
         ("person",),
         TOMBSTONE,
         blank=("grade", "needs_assessment"),
@@ -127,7 +129,7 @@ REGISTRY: tuple[Holding, ...] = (
     ),
     Holding(
         "mentoring.User",
-        "Login",
+        gettext_lazy("Login"),
         ("mentor__person",),
         DELETE,
         secret=("password",),
@@ -135,93 +137,99 @@ REGISTRY: tuple[Holding, ...] = (
     ),
     Holding(
         "mentoring.AuditEvent",
-        "Audit trail of the login",
+        gettext_lazy("Audit trail of the login"),
         ("user__mentor__person",),
         KEEP,
         note="Append-only, ids only; the login is detached when it is deleted.",
     ),
     Holding(
         "matching.Match",
-        "Matches",
+        gettext_lazy("Matches"),
         _MATCH,
         ANONYMISE,
         blank=("closure_note", "pause_reason", "decline_note"),
     ),
     Holding(
         "matching.MatchExclusion",
-        "Pairs never to be matched",
+        gettext_lazy("Pairs never to be matched"),
         _MATCH,
         DELETE,
         note="The reason may name the relationship between the two people.",
     ),
     Holding(
         "matching.BatchPair",
-        "Batch matching proposals",
+        gettext_lazy("Batch matching proposals"),
         _MATCH,
         DELETE,
         note="A proposal's explanation names the person's languages and background.",
     ),
     Holding(
         "matching.BatchUnmatched",
-        "Batch matching: left unmatched",
+        gettext_lazy("Batch matching: left unmatched"),
         ("mentee__person",),
         DELETE,
         note="The reason names the person's preferred language.",
     ),
     Holding(
         "mentoring_sessions.SessionLog",
-        "Session logs",
+        gettext_lazy("Session logs"),
         (*_via_match("match"), "author__mentor__person"),
         ANONYMISE,
         blank=("notes", "follow_ups"),
     ),
     Holding(
         "mentoring_sessions.SessionLogRevision",
-        "Session log revisions",
+        gettext_lazy("Session log revisions"),
         (*_via_match("log__match"), "changed_by__mentor__person"),
         DELETE,
         note="Revisions hold the before and after of notes.",
     ),
     Holding(
         "mentoring_sessions.Concern",
-        "Concerns",
+        gettext_lazy("Concerns"),
         ("mentee__person", *_via_match("match"), "raised_by__mentor__person"),
         ANONYMISE,
         blank=("description", "referral_note", "closure_note"),
     ),
     Holding(
         "mentoring_sessions.CheckIn",
-        "Check-ins",
+        gettext_lazy("Check-ins"),
         _via_match("match"),
         ANONYMISE,
         blank=("comment", "private_note"),
         secret=("token",),
     ),
-    Holding("mentoring_sessions.Goal", "Goals", ("mentee__person",), ANONYMISE, blank=("description",)),
+    Holding(
+        "mentoring_sessions.Goal",
+        gettext_lazy("Goals"),
+        ("mentee__person",),
+        ANONYMISE,
+        blank=("description",),
+    ),
     Holding(
         "mentoring_sessions.GoalProgress",
-        "Goal progress",
+        gettext_lazy("Goal progress"),
         ("goal__mentee__person", "recorded_by__mentor__person"),
         ANONYMISE,
         blank=("note",),
     ),
     Holding(
         "mentoring_sessions.OutcomeMeasure",
-        "Outcome measures",
+        gettext_lazy("Outcome measures"),
         ("mentee__person", "recorded_by__mentor__person"),
         KEEP,
         note="Figures only, tied to the tombstone; they feed the programme's outcome change.",
     ),
     Holding(
         "mentoring_sessions.AttentionFlag",
-        "Attention flags",
+        gettext_lazy("Attention flags"),
         (*_via_match("match"), "mentor__person", "concern__mentee__person"),
         DELETE,
         note="Raised again by the match-health job while the condition holds.",
     ),
     Holding(
         "mentoring_sessions.Notification",
-        "Notifications",
+        gettext_lazy("Notifications"),
         ("recipient__mentor__person",),
         DELETE,
     ),
@@ -251,7 +259,7 @@ def person_get_for_privacy(*, user: User, person_id: int, request: HttpRequest |
 
 def _check_may_handle(*, user: User, person: Person) -> None:
     if not coordinated_programmes(user=user).filter(pk=person.programme_id).exists():
-        raise NotFound("Person not found.")
+        raise NotFound(_("Person not found."))
 
 
 # --- Export ----------------------------------------------------------------------------------
@@ -269,6 +277,22 @@ def _row(obj: models.Model, holding: Holding) -> dict[str, Any]:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
+def _field_names(model: type[models.Model], row: dict[str, Any]) -> dict[str, str]:
+    """Each key of a row with its field's name in the reader's language ("first_name":
+    "first name"), for the readable page."""
+    names = {}
+    for key in row:
+        try:
+            field = model._meta.get_field(key)
+        except FieldDoesNotExist:
+            field = next((f for f in model._meta.concrete_fields if f.attname == key), None)
+        if field is not None and field.primary_key and field.auto_created:
+            names[key] = pgettext("a record's number", "ID")
+        else:
+            names[key] = str(getattr(field, "verbose_name", key))
+    return names
+
+
 def person_data_collect(*, person: Person) -> dict[str, Any]:
     """Everything held about ``person``, grouped by record type (no access check, no audit:
     ``person_data_export`` is the public door). The tombstone of an erased person holds
@@ -278,7 +302,11 @@ def person_data_collect(*, person: Person) -> dict[str, Any]:
         for holding in REGISTRY:
             rows = [_row(obj, holding) for obj in holding.rows(person)]
             if rows:
-                records[holding.label] = {"title": holding.title, "rows": rows}
+                records[holding.label] = {
+                    "title": str(holding.title),
+                    "fields": _field_names(holding.model, rows[0]),
+                    "rows": rows,
+                }
     return {
         "person_id": person.pk,
         "programme_id": person.programme_id,
@@ -308,7 +336,7 @@ class ErasureResult:
 
 
 def _erased_family(programme_id: int) -> Family:
-    family, _ = Family.objects.get_or_create(
+    family, _created = Family.objects.get_or_create(
         programme_id=programme_id,
         reference=ERASED_FAMILY,
         defaults={"referral_source": ReferralSource.SELF},
@@ -382,15 +410,15 @@ def person_erase(
     if erased_by is not None:
         _check_may_handle(user=erased_by, person=person)
     if not reason.strip():
-        raise ValidationError({"reason": "Give the reason for the erasure."})
+        raise ValidationError({"reason": _("Give the reason for the erasure.")})
     if person.erased_at is not None:
-        raise ValidationError("This person has already been erased.", code="already_erased")
+        raise ValidationError(_("This person has already been erased."), code="already_erased")
     from matching.models import Match
 
     if Match.objects.filter(
         Q(mentor__person=person) | Q(mentee__person=person), status__in=Match.OPEN_STATUSES
     ).exists():
-        raise ValidationError("Close the person's open matches before erasing them.", code="open_matches")
+        raise ValidationError(_("Close the person's open matches before erasing them."), code="open_matches")
 
     from reports.services import snapshot_request
 

@@ -8,7 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from matching.models import Match
 from mentoring.audit import audit_record, audited_get
@@ -48,7 +50,7 @@ def programme_get_for_user(*, user: User, programme_id: int) -> Programme:
     try:
         return programme_list_visible_to(user=user).get(pk=programme_id)
     except Programme.DoesNotExist as exc:
-        raise NotFound("Programme not found.") from exc
+        raise NotFound(_("Programme not found.")) from exc
 
 
 def has_active_consent(purpose: str, person_ref: str = "person") -> Exists:
@@ -183,17 +185,25 @@ def mentor_unmatchable_reasons(
     on = on or timezone.localdate()
     reasons = []
     if mentor.status not in Mentor.MATCHABLE_STATUSES:
-        reasons.append(f"Not approved yet (status: {mentor.get_status_display().lower()}).")
+        reasons.append(
+            _("Not approved yet (status: %(status)s).") % {"status": mentor.get_status_display().lower()}
+        )
     if mentor.record_check_expires_on is None:
-        reasons.append("No criminal-record check recorded.")
+        reasons.append(_("No criminal-record check recorded."))
     elif mentor.record_check_expires_on < on:
-        reasons.append(f"Criminal-record check expired on {mentor.record_check_expires_on:%d %b %Y}.")
+        reasons.append(
+            _("Criminal-record check expired on %(date)s.")
+            % {"date": dateformat.format(mentor.record_check_expires_on, "d M Y")}
+        )
     if mentor.training_completed_on is None:
-        reasons.append("Training not completed.")
+        reasons.append(_("Training not completed."))
     if check_capacity:
         load = mentor.matches.filter(status__in=Match.OPEN_STATUSES).count()
         if load >= mentor.capacity:
-            reasons.append(f"No free capacity ({load} of {mentor.capacity} places taken).")
+            reasons.append(
+                _("No free capacity (%(load)s of %(capacity)s places taken).")
+                % {"load": load, "capacity": mentor.capacity}
+            )
     return reasons
 
 
@@ -490,14 +500,16 @@ def _get_for_change(
         object_id=pk,
         request=request,
     )
-    name = str(model._meta.verbose_name)
+    name = model._meta.verbose_name
     staff_of = reported_programmes(user=user)
     if (
         visible.filter(pk=pk).exists()
         or model.objects.filter(pk=pk, **{f"{programme_path}__in": staff_of}).exists()
     ):
-        raise PermissionDenied(f"Only the programme's coordinators can change this {name}.")
-    raise NotFound(f"{name.capitalize()} not found.")
+        raise PermissionDenied(
+            _("Only the programme's coordinators can change this %(name)s.") % {"name": name}
+        )
+    raise NotFound(_("%(name)s not found.") % {"name": capfirst(name)})
 
 
 def mentor_get_for_change(*, user: User, mentor_id: int, request: HttpRequest | None = None) -> Mentor:

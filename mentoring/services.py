@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
 
 from mentoring.audit import audit_record
 from mentoring.models import (
@@ -90,7 +91,9 @@ def _vocabulary(model, *, programme: Programme, codes: Iterable[str], field_name
     found = {item.code: item for item in model.objects.filter(programme=programme, code__in=codes)}
     unknown = [code for code in codes if code not in found]
     if unknown:
-        raise ValidationError({field_name: f"Not in the programme's list: {', '.join(unknown)}."})
+        raise ValidationError(
+            {field_name: _("Not in the programme's list: %(codes)s.") % {"codes": ", ".join(unknown)}}
+        )
     return [found[code] for code in codes]
 
 
@@ -110,9 +113,9 @@ def person_create(
     errors: dict[str, list[str]] = {}
     preferred = [lang for lang in languages if lang.is_preferred]
     if len(preferred) > 1:
-        errors.setdefault(f"{prefix}languages", []).append("Choose one preferred language.")
+        errors.setdefault(f"{prefix}languages", []).append(_("Choose one preferred language."))
     if len({lang.language for lang in languages}) != len(languages):
-        errors.setdefault(f"{prefix}languages", []).append("A language is listed twice.")
+        errors.setdefault(f"{prefix}languages", []).append(_("A language is listed twice."))
     background_fields = (
         spec.cultural_backgrounds or spec.country_of_birth or spec.migrant_background not in ("unknown", "")
     )
@@ -122,8 +125,10 @@ def person_create(
         and (ConsentPurpose.BACKGROUND_MATCHING not in spec.consents)
     ):
         errors.setdefault(f"{prefix}consents", []).append(
-            "Background data (country of birth, migrant background, cultural background) is "
-            "recorded only with consent to matching on it or to anonymous statistics."
+            _(
+                "Background data (country of birth, migrant background, cultural background) is "
+                "recorded only with consent to matching on it or to anonymous statistics."
+            )
         )
     person = Person(
         programme=programme,
@@ -157,7 +162,7 @@ def person_create(
     unknown_purposes = [p for p in spec.consents if p not in ConsentPurpose.values]
     if unknown_purposes:
         errors.setdefault(f"{prefix}consents", []).append(
-            f"Unknown purpose(s): {', '.join(unknown_purposes)}."
+            _("Unknown purpose(s): %(purposes)s.") % {"purposes": ", ".join(unknown_purposes)}
         )
     consents = [
         Consent(
@@ -212,7 +217,7 @@ def consent_record(
 ) -> Consent:
     with transaction.atomic():
         if Consent.objects.filter(person=person, purpose=purpose, withdrawn_at__isnull=True).exists():
-            raise ValidationError({"purpose": "This consent is already recorded and active."})
+            raise ValidationError({"purpose": _("This consent is already recorded and active.")})
         consent = Consent(
             person=person, purpose=purpose, given_by=given_by, language=language, recorded_by=recorded_by
         )
@@ -229,7 +234,7 @@ def consent_withdraw(*, consent: Consent, withdrawn_by: User) -> Consent:
     with transaction.atomic():
         consent = Consent.objects.select_for_update().get(pk=consent.pk)
         if consent.withdrawn_at is not None:
-            raise ValidationError({"consent": "This consent was already withdrawn."})
+            raise ValidationError({"consent": _("This consent was already withdrawn.")})
         consent.withdrawn_at = timezone.now()
         consent.save(update_fields=["withdrawn_at"])
         audit_record(
@@ -277,24 +282,33 @@ def mentor_missing_for(*, mentor: Mentor, stage: str, on: datetime.date | None =
     missing: list[str] = []
     if stage in (Mentor.Status.TRAINING, Mentor.Status.APPROVED):
         if mentor.interviewed_on is None:
-            missing.append("Screening interview")
+            missing.append(_("Screening interview"))
         satisfactory = sum(1 for ref in mentor.references.all() if ref.satisfactory)
         if satisfactory < REFERENCES_NEEDED:
-            missing.append(f"References: {satisfactory} of {REFERENCES_NEEDED} satisfactory")
+            missing.append(
+                _("References: %(count)s of %(needed)s satisfactory")
+                % {"count": satisfactory, "needed": REFERENCES_NEEDED}
+            )
         if mentor.record_check_expires_on is None:
-            missing.append("Criminal-record check")
+            missing.append(_("Criminal-record check"))
         elif mentor.record_check_expires_on < on:
-            missing.append(f"Criminal-record check expired on {mentor.record_check_expires_on:%d %b %Y}")
+            missing.append(
+                _("Criminal-record check expired on %(date)s")
+                % {"date": dateformat.format(mentor.record_check_expires_on, "d M Y")}
+            )
     if stage == Mentor.Status.APPROVED:
         records = list(mentor.training_records.all())
         if not any(record.passed for record in records):
             best = max((record.test_score for record in records), default=None)
-            missing.append(
-                "Training course and end-of-course test (pass mark "
-                f"{TrainingRecord.PASS_MARK} %{f'; best so far {best} %' if best is not None else ''})"
-            )
+            if best is None:
+                text = _("Training course and end-of-course test (pass mark %(mark)s %%)")
+            else:
+                text = _(
+                    "Training course and end-of-course test (pass mark %(mark)s %%; best so far %(best)s %%)"
+                )
+            missing.append(text % {"mark": TrainingRecord.PASS_MARK, "best": best})
         if not any(sa.stage == SelfAssessment.Stage.START for sa in mentor.self_assessments.all()):
-            missing.append("Competence self-assessment (start of service)")
+            missing.append(_("Competence self-assessment (start of service)"))
     return missing
 
 
@@ -321,18 +335,21 @@ def _move(*, mentor: Mentor, to: str, by: User, note: str = "") -> Mentor:
         if locked.status not in _ALLOWED_MOVES[to]:
             raise ValidationError(
                 {
-                    "status": f"A mentor who is {locked.get_status_display().lower()} cannot move to "
-                    f"{Mentor.Status(to).label.lower()}."
+                    "status": _("A mentor who is %(current)s cannot move to %(next)s.")
+                    % {
+                        "current": locked.get_status_display().lower(),
+                        "next": str(Mentor.Status(to).label).lower(),
+                    }
                 }
             )
         missing = mentor_missing_for(mentor=locked, stage=to)
         if missing:
-            raise ValidationError({"status": [f"Missing: {item}." for item in missing]})
+            raise ValidationError({"status": [_("Missing: %(item)s.") % {"item": item} for item in missing]})
         if (
             to in (Mentor.Status.INACTIVE, Mentor.Status.WITHDRAWN)
             and locked.matches.filter(status__in=["proposed", "active", "paused"]).exists()
         ):
-            raise ValidationError({"status": "Close or hand over the mentor's open matches first."})
+            raise ValidationError({"status": _("Close or hand over the mentor's open matches first.")})
         previous = locked.status
         locked.status = to
         update = ["status"]
@@ -376,23 +393,26 @@ def mentor_reactivate(*, mentor: Mentor, by: User) -> Mentor:
 
 def mentor_withdraw(*, mentor: Mentor, by: User, reason: str) -> Mentor:
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the mentor is leaving."})
+        raise ValidationError({"reason": _("Say why the mentor is leaving.")})
     if len(reason) > 200:
-        raise ValidationError({"reason": "Keep the reason to 200 characters."})
+        raise ValidationError({"reason": _("Keep the reason to 200 characters.")})
     return _move(mentor=mentor, to=Mentor.Status.WITHDRAWN, by=by, note=reason)
 
 
 def _check_in_screening(mentor: Mentor, *allowed: str) -> None:
     if mentor.status not in allowed:
         raise ValidationError(
-            {"status": f"Not possible while the mentor is {mentor.get_status_display().lower()}."}
+            {
+                "status": _("Not possible while the mentor is %(status)s.")
+                % {"status": mentor.get_status_display().lower()}
+            }
         )
 
 
 def mentor_interview_record(*, mentor: Mentor, interviewed_on: datetime.date, by: User) -> Mentor:
     _check_in_screening(mentor, Mentor.Status.SCREENING)
     if interviewed_on > timezone.localdate():
-        raise ValidationError({"interviewed_on": "The interview date cannot be in the future."})
+        raise ValidationError({"interviewed_on": _("The interview date cannot be in the future.")})
     with transaction.atomic():
         mentor.interviewed_on, mentor.interviewed_by = interviewed_on, by
         mentor.save(update_fields=["interviewed_on", "interviewed_by"])
@@ -420,7 +440,7 @@ def mentor_reference_record(
     )
     reference.full_clean()
     if received_on > timezone.localdate():
-        raise ValidationError({"received_on": "The date cannot be in the future."})
+        raise ValidationError({"received_on": _("The date cannot be in the future.")})
     with transaction.atomic():
         reference.save()
         audit_record(user=by, action=AuditEvent.Action.UPDATE, obj=mentor)
@@ -433,11 +453,11 @@ def mentor_record_check_record(
     """A criminal-record check with its date and expiry. Can be renewed at any stage."""
     errors = {}
     if checked_on > timezone.localdate():
-        errors["checked_on"] = "The check date cannot be in the future."
+        errors["checked_on"] = _("The check date cannot be in the future.")
     if expires_on <= checked_on:
-        errors["expires_on"] = "The expiry must come after the check date."
+        errors["expires_on"] = _("The expiry must come after the check date.")
     if len(reference) > Mentor._meta.get_field("record_check_reference").max_length:
-        errors["reference"] = "Keep the certificate number to 60 characters."
+        errors["reference"] = _("Keep the certificate number to 60 characters.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -458,7 +478,7 @@ def mentor_training_record(
     )
     record.full_clean()
     if completed_on > timezone.localdate():
-        raise ValidationError({"completed_on": "The date cannot be in the future."})
+        raise ValidationError({"completed_on": _("The date cannot be in the future.")})
     with transaction.atomic():
         record.save()
         if record.passed and mentor.training_completed_on is None:
@@ -479,15 +499,17 @@ def mentor_self_assessment_record(
     answers = {str(key): value for key, value in (answers or {}).items()}
     errors = []
     if not questions:
-        errors.append("The programme has no self-assessment questions yet.")
+        errors.append(_("The programme has no self-assessment questions yet."))
     if missing := questions - set(answers):
-        errors.append(f"Answer every question ({len(missing)} unanswered).")
+        errors.append(_("Answer every question (%(count)s unanswered).") % {"count": len(missing)})
     if unknown := set(answers) - questions:
-        errors.append(f"Unknown question(s): {', '.join(sorted(unknown))}.")
+        errors.append(_("Unknown question(s): %(questions)s.") % {"questions": ", ".join(sorted(unknown))})
     if any(not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 5 for v in answers.values()):
-        errors.append("Each answer is a whole number from 1 to 5.")
+        errors.append(_("Each answer is a whole number from 1 to 5."))
     if stage not in SelfAssessment.Stage.values:
-        raise ValidationError({"stage": f"Choose one of: {', '.join(SelfAssessment.Stage.values)}."})
+        raise ValidationError(
+            {"stage": _("Choose one of: %(values)s.") % {"values": ", ".join(SelfAssessment.Stage.values)}}
+        )
     # The start self-assessment belongs to training; the end one to a mentor who has served.
     allowed = {
         SelfAssessment.Stage.START: (
@@ -503,7 +525,7 @@ def mentor_self_assessment_record(
         raise ValidationError({"answers": errors})
     with transaction.atomic():
         if SelfAssessment.objects.filter(mentor=mentor, stage=stage).exists():
-            raise ValidationError({"stage": "This self-assessment is already filled in."})
+            raise ValidationError({"stage": _("This self-assessment is already filled in.")})
         assessment = SelfAssessment.objects.create(
             mentor=mentor, stage=stage, answers=answers, completed_on=completed_on or timezone.localdate()
         )
@@ -540,9 +562,9 @@ def family_refer(
     """Record a referred family with its parents and pupils; each mentored member becomes a
     mentee at "referred". All or nothing: any bad member writes nothing."""
     if not any(member.mentored for member in members):
-        raise ValidationError({"members": "Refer at least one parent or pupil to be mentored."})
+        raise ValidationError({"members": _("Refer at least one parent or pupil to be mentored.")})
     if Family.objects.filter(programme=programme, reference=reference).exists():
-        raise ValidationError({"reference": "A family with this reference is already in the programme."})
+        raise ValidationError({"reference": _("A family with this reference is already in the programme.")})
     with transaction.atomic():
         family = Family(
             programme=programme,
@@ -559,7 +581,9 @@ def family_refer(
         for i, member in enumerate(members):
             prefix = f"members.{i}."
             if member.kind not in Mentee.Kind.values:
-                errors[f"{prefix}kind"] = [f"Choose one of: {', '.join(Mentee.Kind.values)}."]
+                errors[f"{prefix}kind"] = [
+                    _("Choose one of: %(values)s.") % {"values": ", ".join(Mentee.Kind.values)}
+                ]
                 continue
             try:
                 with transaction.atomic():
@@ -574,7 +598,9 @@ def family_refer(
                         continue
                     school = None
                     if member.school:
-                        school, _ = School.objects.get_or_create(programme=programme, name=member.school)
+                        school, _created = School.objects.get_or_create(
+                            programme=programme, name=member.school
+                        )
                     mentee = Mentee(
                         programme=programme,
                         family=family,
@@ -608,11 +634,15 @@ def mentee_intake_complete(*, mentee: Mentee, needs_assessment: str, by: User) -
     """Consent to case management recorded and the needs assessed: the mentee waits for a
     mentor from today."""
     if not needs_assessment.strip():
-        raise ValidationError({"needs_assessment": "Write down what the family hopes the mentoring brings."})
+        raise ValidationError(
+            {"needs_assessment": _("Write down what the family hopes the mentoring brings.")}
+        )
     if not Consent.objects.filter(
         person=mentee.person_id, purpose=ConsentPurpose.CASE_MANAGEMENT, withdrawn_at__isnull=True
     ).exists():
-        raise ValidationError({"consent": "Record consent to case management before the intake is complete."})
+        raise ValidationError(
+            {"consent": _("Record consent to case management before the intake is complete.")}
+        )
     mentee.needs_assessment = needs_assessment
     return _mentee_move(
         mentee=mentee,
@@ -626,7 +656,7 @@ def mentee_intake_complete(*, mentee: Mentee, needs_assessment: str, by: User) -
 def mentee_close(*, mentee: Mentee, by: User) -> Mentee:
     """Close a mentee who is not in an open match (e.g. the family left before a match)."""
     if mentee.matches.filter(status__in=["proposed", "active", "paused"]).exists():
-        raise ValidationError({"status": "Close the mentee's match first."})
+        raise ValidationError({"status": _("Close the mentee's match first.")})
     return _mentee_move(
         mentee=mentee,
         allowed=(Mentee.Status.REFERRED, Mentee.Status.INTAKE, Mentee.Status.WAITING, Mentee.Status.MATCHED),
@@ -641,8 +671,11 @@ def _mentee_move(*, mentee: Mentee, allowed: tuple, to: str, by: User, extra: tu
         if current not in allowed:
             raise ValidationError(
                 {
-                    "status": f"A mentee who is {Mentee.Status(current).label.lower()} cannot move to "
-                    f"{Mentee.Status(to).label.lower()}."
+                    "status": _("A mentee who is %(current)s cannot move to %(next)s.")
+                    % {
+                        "current": str(Mentee.Status(current).label).lower(),
+                        "next": str(Mentee.Status(to).label).lower(),
+                    }
                 }
             )
         today = timezone.localdate()

@@ -167,6 +167,8 @@ LANGUAGES = [
 # The interface's catalogues (``make messages`` updates them); a signed-in user's own choice
 # (User.interface_language) wins over the cookie and the browser's Accept-Language.
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates on pages use the locale's DATE_FORMAT / DATETIME_FORMAT (hu: 2026. december 3.).
+FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 # Programme vocabularies (backgrounds, needs, outcome instruments) hold a label per language;
