@@ -7,6 +7,7 @@ programme's match is not found), and a match is made only by ``matching.services
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
@@ -205,7 +206,7 @@ class MatchCloseSerializer(serializers.Serializer):
 
     def validate_closure_measures(self, value: dict) -> dict:
         if any(as_id(key) is None for key in value):
-            raise serializers.ValidationError("Key each value by the instrument's id.")
+            raise serializers.ValidationError(_("Key each value by the instrument's id."))
         return {int(key): measure for key, measure in value.items()}
 
 

@@ -9,6 +9,7 @@ client polls the run's ``status``, ``progress`` and ``stage``. Thin: every rule 
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
@@ -23,12 +24,14 @@ from config.api import MAX_ID, CoordinatesAProgramme, IdFilter, ScopedViewSet, V
 from matching.api import MatchSerializer
 from matching.batch import (
     batch_pair_list,
+    batch_pairs_worded,
     batch_run_accept,
     batch_run_create,
     batch_run_get_for_user,
     batch_run_list_visible_to,
     batch_run_rerun,
     batch_unmatched_list,
+    batch_unmatched_worded,
     recruitment_needs,
 )
 from matching.models import BatchPair, BatchRun, BatchUnmatched
@@ -234,13 +237,13 @@ class BatchRunAcceptSerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs.get("all") and "pair_ids" in attrs:
             raise serializers.ValidationError(
-                {"pair_ids": [serializers.ErrorDetail("Give pair_ids or all, not both.", code="invalid")]}
+                {"pair_ids": [serializers.ErrorDetail(_("Give pair_ids or all, not both."), code="invalid")]}
             )
         if not attrs.get("all") and "pair_ids" not in attrs:
             raise serializers.ValidationError(
                 {
                     "pair_ids": [
-                        serializers.ErrorDetail("Choose the pairs, or give all: true.", code="required")
+                        serializers.ErrorDetail(_("Choose the pairs, or give all: true."), code="required")
                     ]
                 }
             )
@@ -380,12 +383,15 @@ class BatchRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         body = {"matches": matches, "refused": made.refused}
         return Response(BatchAcceptResultSerializer(body, context=self.get_serializer_context()).data)
 
-    def _filtered_page(self, filterset_class, queryset, serializer_class) -> Response:
-        # The filter of the rows of one run (the viewset's own filter is of runs).
+    def _filtered_page(self, filterset_class, queryset, serializer_class, worded) -> Response:
+        # The filter of the rows of one run (the viewset's own filter is of runs); the page's
+        # stored texts ``worded`` in the reader's language.
         filterset = filterset_class(self.request.query_params, queryset=queryset, request=self.request)
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
         page = self.paginate_queryset(filterset.qs)
+        if page is not None:
+            page = worded(page)
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
     @extend_schema(
@@ -400,7 +406,12 @@ class BatchRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     def pairs(self, request, pk=None):
         """The proposed pairs, best first, each with the parts of its score."""
         run = self.get_object()
-        return self._filtered_page(BatchPairFilter, batch_pair_list(run=run), BatchPairSerializer)
+        return self._filtered_page(
+            BatchPairFilter,
+            batch_pair_list(run=run),
+            BatchPairSerializer,
+            lambda pairs: batch_pairs_worded(run=run, pairs=pairs),
+        )
 
     @extend_schema(
         responses={200: BatchUnmatchedSerializer(many=True)},
@@ -415,7 +426,10 @@ class BatchRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         """The waiting mentees the run left unmatched, each with the reason."""
         run = self.get_object()
         return self._filtered_page(
-            BatchUnmatchedFilter, batch_unmatched_list(run=run), BatchUnmatchedSerializer
+            BatchUnmatchedFilter,
+            batch_unmatched_list(run=run),
+            BatchUnmatchedSerializer,
+            lambda rows: batch_unmatched_worded(run=run, rows=rows),
         )
 
     @extend_schema(responses={200: BatchRecruitmentNeedSerializer(many=True)}, filters=False)

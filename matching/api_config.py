@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
@@ -170,6 +172,12 @@ class MatchExclusionViewSet(
 # --- Scoring weights ----------------------------------------------------------------------------
 
 
+# Worded when an error is shown, in the reader's language (the serializer is built at import).
+_range_message = lazy(
+    lambda low, high: gettext("Give a value from %(low)s to %(high)s.") % {"low": low, "high": high}, str
+)
+
+
 def _limit_text(name: str) -> str:
     low, high = SCORING_LIMITS[name]
     return f" ({low}–{high})"
@@ -196,7 +204,7 @@ class ScoringConfigSerializer(serializers.ModelSerializer):
                 "min_value": SCORING_LIMITS[name][0],
                 "max_value": SCORING_LIMITS[name][1],
                 "error_messages": dict.fromkeys(
-                    ("min_value", "max_value"), "Give a value from {} to {}.".format(*SCORING_LIMITS[name])
+                    ("min_value", "max_value"), _range_message(*SCORING_LIMITS[name])
                 ),
             }
             for name in SCORING_FIELDS
@@ -221,7 +229,7 @@ class ProgrammeScoringView(GenericAPIView):
             programme_list_visible_to(user=self.request.user).filter(pk=number).first() if number else None
         )
         if programme is None:
-            raise NotFound("Programme not found.")
+            raise NotFound(gettext("Programme not found."))
         return programme
 
     def get_object(self) -> ScoringConfig:

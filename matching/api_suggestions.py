@@ -9,6 +9,7 @@ Scoring and ranking are ``matching.engine``'s; the rows come from ``matching.sel
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -132,7 +133,7 @@ def _refuse_unless_coordinator(request, *, model, object_id: int) -> None:
             object_id=object_id,
             request=request,
         )
-        raise NotFound(f"{model._meta.verbose_name.capitalize()} not found.")
+        raise NotFound(gettext("Mentor not found.") if model is Mentor else gettext("Mentee not found."))
 
 
 def _limit(request) -> int:

@@ -21,11 +21,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from matching.models import BatchPair, BatchRun, BatchUnmatched, Match
 from mentoring.audit import audit_record, audited_get
@@ -50,7 +53,7 @@ _STAGE_LENGTH = BatchRun._meta.get_field("stage").max_length
 _DETAIL_LENGTH = BatchUnmatched._meta.get_field("detail").max_length
 _MAX_ROUNDS = 32767  # PositiveSmallIntegerField
 # Recruitment needs: the group of mentees without a (consented) cultural background.
-NO_BACKGROUND = "Not stated or not consented"
+NO_BACKGROUND = gettext_lazy("Not stated or not consented")
 
 
 class BatchRunProblem(Exception):
@@ -101,6 +104,54 @@ def batch_unmatched_list(*, run: BatchRun) -> QuerySet[BatchUnmatched]:
     )
 
 
+def _worded_already(run: BatchRun) -> bool:
+    """Whether the run's stored texts are in the active language."""
+    return bool(run.texts_language) and run.texts_language == translation.get_language()
+
+
+def batch_pairs_worded(*, run: BatchRun, pairs: Iterable[BatchPair]) -> list[BatchPair]:
+    """The run's ``pairs``, the reasons of their scores' parts in the active language: as
+    stored when the run was worded in it, else worded again from what they are made of."""
+    from matching.engine import reword_parts
+
+    pairs = list(pairs)
+    if not _worded_already(run):
+        reword_parts(pair.parts for pair in pairs)
+    return pairs
+
+
+def batch_unmatched_worded(*, run: BatchRun, rows: Iterable[BatchUnmatched]) -> list[BatchUnmatched]:
+    """The run's unmatched ``rows``, each ``detail`` in the active language (as
+    ``batch_pairs_worded``)."""
+    from matching.engine import unmatched_detail
+
+    rows = list(rows)
+    if not _worded_already(run):
+        for row in rows:
+            row.detail = unmatched_detail(row.reason, row.detail_args, row.detail)
+    return rows
+
+
+def batch_unmatched_details(*, run: BatchRun, limit: int) -> list[dict]:
+    """The reasons the run left mentees waiting, in the reader's words, each with how many
+    mentees it left (``{"detail", "count"}``), most first."""
+    from matching.engine import unmatched_detail
+
+    groups = (
+        BatchUnmatched.objects.filter(run=run)
+        .order_by()
+        .values("reason", "detail", "detail_args")
+        .annotate(count=models.Count("id"))
+        .values_list("reason", "detail", "detail_args", "count")
+    )
+    stored = _worded_already(run)
+    counts: Counter[str] = Counter()
+    for reason, detail, args, count in groups:
+        counts[detail if stored else unmatched_detail(reason, args, detail)] += count
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [{"detail": detail, "count": count} for detail, count in ranked[:limit]]
+
+
 def recruitment_needs(*, run: BatchRun) -> list[dict]:
     """What the programme should recruit for, from the mentees the run left unmatched: their
     reasons summed by preferred language and by cultural background, largest first.
@@ -111,7 +162,8 @@ def recruitment_needs(*, run: BatchRun) -> list[dict]:
     unmatched mentees row by row anyway (the small-cell rule protects aggregate reports read by
     managers and funders, which this is not)."""
     rows = list(BatchUnmatched.objects.filter(run=run).values_list("reason", "language", "background_id"))
-    reason_labels = dict(BatchUnmatched.Reason.choices)
+    reason_labels = {value: str(label) for value, label in BatchUnmatched.Reason.choices}
+    no_background, not_stated = str(NO_BACKGROUND), _("Not stated")
     background_names = dict(
         CulturalBackground.objects.filter(pk__in={b for _, _, b in rows if b}).values_list("pk", "name")
     )
@@ -141,12 +193,12 @@ def recruitment_needs(*, run: BatchRun) -> list[dict]:
         *summary(
             "language",
             lambda language, _b: language or None,
-            lambda code: language_name(code) if code else "Not stated",
+            lambda code: language_name(code) if code else not_stated,
         ),
         *summary(
             "background",
             lambda _l, background_id: background_id,
-            lambda pk: background_names.get(pk, NO_BACKGROUND) if pk else NO_BACKGROUND,
+            lambda pk: background_names.get(pk, no_background) if pk else no_background,
         ),
     ]
 
@@ -166,7 +218,7 @@ def _pairs_parse(value, *, field: str, errors: dict) -> list[Pair]:
         return []
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         errors.setdefault(field, []).append(
-            ValidationError("Give a list of [mentee id, mentor id] pairs.", code="invalid")
+            ValidationError(_("Give a list of [mentee id, mentor id] pairs."), code="invalid")
         )
         return []
     pairs: list[Pair] = []
@@ -179,7 +231,7 @@ def _pairs_parse(value, *, field: str, errors: dict) -> list[Pair]:
         if not ok:
             errors.setdefault(field, []).append(
                 ValidationError(
-                    "Give each pair as [mentee id, mentor id] (two whole numbers).", code="invalid"
+                    _("Give each pair as [mentee id, mentor id] (two whole numbers)."), code="invalid"
                 )
             )
             return []
@@ -195,10 +247,10 @@ def _pairs_check(
     def error(message: str, code: str) -> None:
         errors.setdefault(field, []).append(ValidationError(message, code=code))
 
-    for mentee_id in sorted({mentee for mentee, _ in pairs} - waiting):
-        error(f"Mentee {mentee_id} is not on this programme's waiting list.", "not_waiting")
-    for mentor_id in sorted({mentor for _, mentor in pairs} - mentors):
-        error(f"Mentor {mentor_id} is not a mentor of this programme.", "not_found")
+    for mentee_id in sorted({mentee for mentee, _mentor in pairs} - waiting):
+        error(_("Mentee %(id)s is not on this programme's waiting list.") % {"id": mentee_id}, "not_waiting")
+    for mentor_id in sorted({mentor for _mentee, mentor in pairs} - mentors):
+        error(_("Mentor %(id)s is not a mentor of this programme.") % {"id": mentor_id}, "not_found")
 
 
 def batch_run_create(
@@ -217,17 +269,20 @@ def batch_run_create(
     mentors; a mentee is pinned to one mentor at most, and a mentor gets no more pins than free
     places. The run is computed by a worker once this commits; poll its status and progress."""
     if not (created_by.is_admin or is_coordinator_of(user=created_by, programme_id=programme.pk)):
-        raise PermissionDenied("Only the programme's coordinators can run batch matching.")
+        raise PermissionDenied(_("Only the programme's coordinators can run batch matching."))
     errors: dict[str, list[ValidationError]] = {}
     if objective not in BatchRun.Objective.values:
         errors["objective"] = [
-            ValidationError(f"Choose one of: {', '.join(BatchRun.Objective.values)}.", code="invalid_choice")
+            ValidationError(
+                _("Choose one of: %(choices)s.") % {"choices": ", ".join(BatchRun.Objective.values)},
+                code="invalid_choice",
+            )
         ]
     pins = _pairs_parse(pinned, field="pinned", errors=errors)
     forbids = _pairs_parse(forbidden, field="forbidden", errors=errors)
     if previous is not None and previous.programme_id != programme.pk:
         errors["previous"] = [
-            ValidationError("The previous run belongs to another programme.", code="invalid")
+            ValidationError(_("The previous run belongs to another programme."), code="invalid")
         ]
 
     if pins or forbids:
@@ -243,7 +298,8 @@ def batch_run_create(
         if twice:
             errors.setdefault("pinned", []).append(
                 ValidationError(
-                    f"A mentee can be pinned to one mentor only (mentee {', '.join(map(str, twice))}).",
+                    _("A mentee can be pinned to one mentor only (mentee %(ids)s).")
+                    % {"ids": ", ".join(map(str, twice))},
                     code="pinned_twice",
                 )
             )
@@ -251,9 +307,8 @@ def batch_run_create(
         if both:
             errors.setdefault("forbidden", []).append(
                 ValidationError(
-                    "A pair cannot be both pinned and forbidden: "
-                    + ", ".join(f"[{mentee}, {mentor}]" for mentee, mentor in both)
-                    + ".",
+                    _("A pair cannot be both pinned and forbidden: %(pairs)s.")
+                    % {"pairs": ", ".join(f"[{mentee}, {mentor}]" for mentee, mentor in both)},
                     code="pinned_and_forbidden",
                 )
             )
@@ -292,8 +347,12 @@ def _pins_within_capacity(pins: list[Pair], *, errors: dict) -> None:
         if wanted[mentor.pk] > free:
             errors.setdefault("pinned", []).append(
                 ValidationError(
-                    f"Mentor {mentor.pk} ({mentor.person}) has {free} free place(s) "
-                    f"but {wanted[mentor.pk]} pinned mentees.",
+                    ngettext(
+                        "Mentor %(id)s (%(name)s) has %(free)d free place(s) but %(pinned)d pinned mentees.",
+                        "Mentor %(id)s (%(name)s) has %(free)d free place(s) but %(pinned)d pinned mentees.",
+                        wanted[mentor.pk],
+                    )
+                    % {"id": mentor.pk, "name": mentor.person, "free": free, "pinned": wanted[mentor.pk]},
                     code="over_capacity",
                 )
             )
@@ -322,7 +381,7 @@ def batch_run_rerun(
     waiting list since (matched meanwhile, often from this very run) are dropped; new ones are
     checked as in ``batch_run_create``."""
     if not (created_by.is_admin or is_coordinator_of(user=created_by, programme_id=run.programme_id)):
-        raise PermissionDenied("Only the programme's coordinators can run batch matching.")
+        raise PermissionDenied(_("Only the programme's coordinators can run batch matching."))
     errors: dict[str, list[ValidationError]] = {}
     changes = {
         name: _pairs_parse(value, field=name, errors=errors)
@@ -370,11 +429,29 @@ def batch_run_rerun(
 # --- Computing a run -------------------------------------------------------------------------
 
 
+def batch_run_language(*, run_id: int) -> str:
+    """The language of a run's stored texts: the interface language of the coordinator who
+    asked for it (the site's language when they chose none, or are no longer a user). A run's
+    stages, error, explanations and unmatched reasons are worded once, by the worker, and read
+    on the run's pages by its coordinator."""
+    chosen = (
+        BatchRun.objects.filter(pk=run_id).values_list("created_by__interface_language", flat=True).first()
+    )
+    return chosen or settings.LANGUAGE_CODE
+
+
 def batch_run_compute(*, run_id: int) -> BatchRun:
     """Compute the run (the Celery task's body). Safe to repeat: a done run is returned as it
     is; any other is computed afresh, replacing whatever an interrupted attempt left. The pairs,
     the unmatched and the figures are written in one transaction, so a failure leaves nothing
-    half-written; the run is then failed with a readable error."""
+    half-written; the run is then failed with a readable error. Its texts are worded in
+    ``batch_run_language``."""
+    language = batch_run_language(run_id=run_id)
+    with translation.override(language):
+        return _batch_run_compute(run_id, language)
+
+
+def _batch_run_compute(run_id: int, language: str) -> BatchRun:
     with transaction.atomic():
         run = BatchRun.objects.select_for_update().get(pk=run_id)
         if run.status == BatchRun.Status.DONE:
@@ -383,9 +460,11 @@ def batch_run_compute(*, run_id: int) -> BatchRun:
         run.started_at = timezone.now()
         run.finished_at = None
         run.progress = 0
-        run.stage = "Reading the waiting list"
+        run.stage = _("Reading the waiting list")
         run.error = ""
-        run.save(update_fields=["status", "started_at", "finished_at", "progress", "stage", "error"])
+        run.texts_language = language
+        fields = ["status", "started_at", "finished_at", "progress", "stage", "error", "texts_language"]
+        run.save(update_fields=fields)
 
     started = time.perf_counter()
     try:
@@ -396,8 +475,11 @@ def batch_run_compute(*, run_id: int) -> BatchRun:
         logger.exception("Batch run %s failed", run_id)
         _fail(
             run_id,
-            f"The computation stopped with an unexpected error ({type(exc).__name__}). "
-            "Run it again; if it fails again, tell the administrator.",
+            _(
+                "The computation stopped with an unexpected error (%(error)s). "
+                "Run it again; if it fails again, tell the administrator."
+            )
+            % {"error": type(exc).__name__},
         )
         raise
     run.refresh_from_db()
@@ -406,7 +488,10 @@ def batch_run_compute(*, run_id: int) -> BatchRun:
 
 def _fail(run_id: int, message: str) -> None:
     BatchRun.objects.filter(pk=run_id).exclude(status=BatchRun.Status.DONE).update(
-        status=BatchRun.Status.FAILED, error=message, stage="Failed", finished_at=timezone.now()
+        status=BatchRun.Status.FAILED,
+        error=message,
+        stage=str(BatchRun.Status.FAILED.label),
+        finished_at=timezone.now(),
     )
 
 
@@ -449,14 +534,23 @@ def _compute(run: BatchRun, *, started: float) -> None:
     mentee_index = {int(pk): i for i, pk in enumerate(data.mentee_ids)}
     mentor_index = {int(pk): j for j, pk in enumerate(data.mentor_ids)}
     fixed = _fixed_pairs(run, data, mentee_index, mentor_index)
-    progress.write(PROGRESS_LOADED, f"Scoring {n} mentees against {len(data.mentor_ids)} mentors", force=True)
+    progress.write(
+        PROGRESS_LOADED,
+        ngettext(
+            "Scoring %(mentees)d mentees against %(mentors)d mentors",
+            "Scoring %(mentees)d mentees against %(mentors)d mentors",
+            n,
+        )
+        % {"mentees": n, "mentors": len(data.mentor_ids)},
+        force=True,
+    )
 
     capacities = np.asarray(data.mentor_free)
     if n and len(capacities):
         result = optimize.solve(
             data.score_block, n, capacities, objective=run.objective, fixed=fixed, progress=progress.solver
         )
-        progress.write(PROGRESS_SOLVED, "Computing a greedy assignment for comparison", force=True)
+        progress.write(PROGRESS_SOLVED, _("Computing a greedy assignment for comparison"), force=True)
         # The same pins and objective, so the comparison is like for like.
         baseline = optimize.greedy(data.score_block, n, capacities, objective=run.objective, fixed=fixed)
     else:
@@ -472,7 +566,7 @@ def _compute(run: BatchRun, *, started: float) -> None:
             edges=0,
             prices=None,
         )
-    progress.write(PROGRESS_GREEDY, "Explaining the proposed pairs", force=True)
+    progress.write(PROGRESS_GREEDY, _("Explaining the proposed pairs"), force=True)
 
     mentor_of = np.asarray(result.mentor_of)
     fixed_set = set(fixed)
@@ -497,18 +591,19 @@ def _compute(run: BatchRun, *, started: float) -> None:
                 bool(explanation.language_concordant),
             )
         )
-    for i, (reason, detail) in zip(left.tolist(), reasons, strict=True):
+    for i, (reason, detail, detail_args) in zip(left.tolist(), reasons, strict=True):
         unmatched.append(
             (
                 run.pk,
                 int(data.mentee_ids[i]),
                 reason,
                 str(detail)[:_DETAIL_LENGTH],
+                detail_args,
                 (data.mentee_language(i) or "")[:3],
                 data.mentee_background_id(i),
             )
         )
-    progress.write(95, "Saving the proposal", force=True)
+    progress.write(95, _("Saving the proposal"), force=True)
 
     with transaction.atomic():
         # A second delivery of the task may have finished first: keep its result.
@@ -521,7 +616,7 @@ def _compute(run: BatchRun, *, started: float) -> None:
         BatchRun.objects.filter(pk=run.pk).update(
             status=BatchRun.Status.DONE,
             progress=100,
-            stage="Ready for review",
+            stage=str(BatchRun.Status.DONE.label),
             finished_at=timezone.now(),
             error="",
             waiting_count=n,
@@ -550,16 +645,20 @@ def _explanations(data, rows, cols) -> list:
     return [data.explain(int(i), int(j)) for i, j in zip(rows, cols, strict=True)]
 
 
-def _unmatched_reasons(data, rows, mentor_of) -> list[tuple[str, str]]:
-    """(reason, detail) for each unmatched mentee index in ``rows``, as ``_explanations``."""
-    many = getattr(data, "unmatched_reasons", None)
-    if many is not None:
-        return list(many(rows, mentor_of))
-    return [data.unmatched_reason(int(i), mentor_of) for i in rows]
+def _unmatched_reasons(data, rows, mentor_of) -> list[tuple[str, str, dict]]:
+    """(reason, detail, what the detail is worded from) for each unmatched mentee index in
+    ``rows``."""
+    from matching.engine import unmatched_detail
+
+    out = []
+    for i in rows:
+        reason, args = data.unmatched_cause(int(i), mentor_of)
+        out.append((reason, unmatched_detail(reason, args, ""), args))
+    return out
 
 
 PAIR_FIELDS = ("run_id", "mentee_id", "mentor_id", "score", "parts", "pinned", "language_concordant")
-UNMATCHED_FIELDS = ("run_id", "mentee_id", "reason", "detail", "language", "background_id")
+UNMATCHED_FIELDS = ("run_id", "mentee_id", "reason", "detail", "detail_args", "language", "background_id")
 
 
 def _insert(model, fields: Sequence[str], rows: list[tuple]) -> None:
@@ -608,21 +707,22 @@ def _fixed_pairs(run: BatchRun, data, mentee_index: dict, mentor_index: dict) ->
     for mentee_id, mentor_id in run.pinned:
         who = f"{names.get(mentee_id, mentee_id)} – {mentor_names.get(mentor_id, mentor_id)}"
         if mentee_id not in mentee_index:
-            problems.append(f"{who}: the mentee is no longer waiting.")
+            problems.append(_("%(pair)s: the mentee is no longer waiting.") % {"pair": who})
             continue
         if mentor_id not in mentor_index:
-            problems.append(f"{who}: the mentor can no longer be matched.")
+            problems.append(_("%(pair)s: the mentor can no longer be matched.") % {"pair": who})
             continue
         i, j = mentee_index[mentee_id], mentor_index[mentor_id]
         _scores, feasible = data.score_block(np.array([i], dtype=np.int64))
         if not bool(feasible[0, j]):
-            rules = data.explain(i, j).excluded_by or list(data.mentor_rules[j]) or ["no free place"]
-            problems.append(f"{who}: {'; '.join(rules)}.")
+            rules = data.explain(i, j).excluded_by or data.mentor_rule_texts(j) or [_("no free place")]
+            problems.append(_("%(pair)s: %(rules)s.") % {"pair": who, "rules": "; ".join(rules)})
             continue
         fixed.append((i, j))
     if problems:
         raise BatchRunProblem(
-            "A pinned pair cannot be made: " + " ".join(problems) + " Unpin it and run again."
+            _("A pinned pair cannot be made: %(problems)s Unpin it and run again.")
+            % {"problems": " ".join(problems)}
         )
     return fixed
 
@@ -662,11 +762,12 @@ def batch_run_accept(
     from matching.services import match_create
 
     if not (created_by.is_admin or is_coordinator_of(user=created_by, programme_id=run.programme_id)):
-        raise PermissionDenied("Only the programme's coordinators can accept a batch proposal.")
+        raise PermissionDenied(_("Only the programme's coordinators can accept a batch proposal."))
     run.refresh_from_db(fields=["status"])
     if run.status != BatchRun.Status.DONE:
         raise ValidationError(
-            f"Only a run ready for review can be accepted (this one is {run.get_status_display().lower()}).",
+            _("Only a run ready for review can be accepted (this one is %(status)s).")
+            % {"status": run.get_status_display().lower()},
             code="not_done",
         )
     if pair_ids is not None:
@@ -674,11 +775,13 @@ def batch_run_accept(
             isinstance(pk, int) and not isinstance(pk, bool) for pk in pair_ids
         ):
             raise ValidationError(
-                {"pair_ids": ValidationError("Give the pairs' ids as whole numbers.", code="invalid")}
+                {"pair_ids": ValidationError(_("Give the pairs' ids as whole numbers."), code="invalid")}
             )
         pair_ids = list(dict.fromkeys(pair_ids))
         if not pair_ids:
-            raise ValidationError({"pair_ids": ValidationError("Choose at least one pair.", code="required")})
+            raise ValidationError(
+                {"pair_ids": ValidationError(_("Choose at least one pair."), code="required")}
+            )
 
     matches: list[Match] = []
     refused: list[RefusedPair] = []
@@ -695,7 +798,7 @@ def batch_run_accept(
                 raise ValidationError(
                     {
                         "pair_ids": ValidationError(
-                            "Every pair of this run has been accepted already.", code="accepted"
+                            _("Every pair of this run has been accepted already."), code="accepted"
                         )
                     }
                 )
@@ -706,13 +809,14 @@ def batch_run_accept(
                 raise ValidationError(
                     {
                         "pair_ids": ValidationError(
-                            f"Not pairs of this run: {', '.join(map(str, missing))}.", code="not_found"
+                            _("Not pairs of this run: %(ids)s.") % {"ids": ", ".join(map(str, missing))},
+                            code="not_found",
                         )
                     }
                 )
         for pair in pairs:
             if pair.match_id is not None:
-                refused.append(RefusedPair(pair, "This pair has been accepted already."))
+                refused.append(RefusedPair(pair, _("This pair has been accepted already.")))
                 continue
             try:
                 with transaction.atomic():
@@ -731,7 +835,7 @@ def batch_run_accept(
                 refused.append(RefusedPair(pair, " ".join(exc.messages)))
             except IntegrityError:
                 # The one-open-match-per-mentee constraint: matched by someone else meanwhile.
-                refused.append(RefusedPair(pair, "The mentee has been matched meanwhile."))
+                refused.append(RefusedPair(pair, _("The mentee has been matched meanwhile.")))
             else:
                 matches.append(match)
     return AcceptedMatches(matches, refused)

@@ -26,18 +26,22 @@ not declined before, not a previous match closed as a mismatch or for safeguardi
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import math
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db.models import Q
-from django.utils import timezone
+from django.dispatch import receiver
+from django.utils import dateformat, timezone
+from django.utils.translation import get_language, gettext, gettext_lazy, ngettext
 
 from matching.models import Match, MatchExclusion, ScoringConfig
 from mentoring.models import (
@@ -55,13 +59,38 @@ from mentoring.models import (
 from mentoring.vocabulary import language_name
 
 LEVEL_CODES = {"basic": 1, "fluent": 2, "native": 3}
-LEVEL_WORDS = {1: "at a basic level", 2: "fluently", 3: "natively"}
+LEVEL_WORDS = {1: gettext_lazy("at a basic level"), 2: gettext_lazy("fluently"), 3: gettext_lazy("natively")}
 USABLE_LEVEL = 2
 MODE_BITS = {SessionMode.IN_PERSON: 1, SessionMode.PHONE: 2, SessionMode.VIDEO: 4}
 MODE_PHRASES = {
-    SessionMode.IN_PERSON: "in person",
-    SessionMode.PHONE: "by phone",
-    SessionMode.VIDEO: "by video",
+    SessionMode.IN_PERSON: gettext_lazy("in person"),
+    SessionMode.PHONE: gettext_lazy("by phone"),
+    SessionMode.VIDEO: gettext_lazy("by video"),
+}
+# A weekly slot ("mon_evening") in words: whole phrases, as many languages join day and part of
+# the day into one word ("maandagavond").
+SLOT_LABELS = {
+    "mon_morning": gettext_lazy("Monday morning"),
+    "mon_afternoon": gettext_lazy("Monday afternoon"),
+    "mon_evening": gettext_lazy("Monday evening"),
+    "tue_morning": gettext_lazy("Tuesday morning"),
+    "tue_afternoon": gettext_lazy("Tuesday afternoon"),
+    "tue_evening": gettext_lazy("Tuesday evening"),
+    "wed_morning": gettext_lazy("Wednesday morning"),
+    "wed_afternoon": gettext_lazy("Wednesday afternoon"),
+    "wed_evening": gettext_lazy("Wednesday evening"),
+    "thu_morning": gettext_lazy("Thursday morning"),
+    "thu_afternoon": gettext_lazy("Thursday afternoon"),
+    "thu_evening": gettext_lazy("Thursday evening"),
+    "fri_morning": gettext_lazy("Friday morning"),
+    "fri_afternoon": gettext_lazy("Friday afternoon"),
+    "fri_evening": gettext_lazy("Friday evening"),
+    "sat_morning": gettext_lazy("Saturday morning"),
+    "sat_afternoon": gettext_lazy("Saturday afternoon"),
+    "sat_evening": gettext_lazy("Saturday evening"),
+    "sun_morning": gettext_lazy("Sunday morning"),
+    "sun_afternoon": gettext_lazy("Sunday afternoon"),
+    "sun_evening": gettext_lazy("Sunday evening"),
 }
 ALL_MODES = 7
 IN_PERSON = 1
@@ -77,24 +106,32 @@ EARTH_RADIUS_KM = 6371.0088
 NO_REMATCH_REASONS = (Match.ClosureReason.MISMATCH, Match.ClosureReason.SAFEGUARDING)
 
 # Rule families, for the "excluded mentors" summary of suggestions.
-RULE_NOT_MATCHABLE = "The mentor cannot take a mentee now"
-RULE_LANGUAGE = "No common language at a usable level"
-RULE_MODE = "No way of meeting in common"
-RULE_DISTANCE = "Too far apart for in-person sessions"
-RULE_PAIR = "Excluded pair, declined before or forbidden"
+RULE_NOT_MATCHABLE = gettext_lazy("The mentor cannot take a mentee now")
+RULE_LANGUAGE = gettext_lazy("No common language at a usable level")
+RULE_MODE = gettext_lazy("No way of meeting in common")
+RULE_DISTANCE = gettext_lazy("Too far apart for in-person sessions")
+RULE_PAIR = gettext_lazy("Excluded pair, declined before or forbidden")
 
 
 @dataclass(frozen=True)
 class Part:
+    """A named part of a score. ``args`` are what the reason was worded from (language codes,
+    background and need ids, slots, kilometres, weeks), so that a stored part can be worded
+    again in its reader's language (``reword_parts``)."""
+
     code: str
     points: int
     reason: str
+    args: dict | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.points:+d})".replace("(-", "(−")
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "points": self.points, "reason": self.reason}
+        out = {"code": self.code, "points": self.points, "reason": self.reason}
+        if self.args is not None:
+            out["args"] = self.args
+        return out
 
 
 @dataclass
@@ -117,6 +154,212 @@ class Suggestions:
     items: list[Explanation]
     excluded: list[tuple[str, int]]
     considered: int
+
+
+# The texts of explanations ---------------------------------------------------------------
+
+# Texts that depend on a number, each looked up once per number and language (``_Texts.counted``).
+_COUNTED = {
+    "availability": lambda n: ngettext(
+        "%(count)d weekly time slot in common (%(slots)s)",
+        "%(count)d weekly time slots in common (%(slots)s)",
+        n,
+    ),
+    "distance": lambda n: ngettext("%(km)d km apart", "%(km)d km apart", n),
+    "wait": lambda n: ngettext("Waiting %(count)d week", "Waiting %(count)d weeks", n),
+    "no_capacity": lambda n: ngettext(
+        "No free capacity (%(taken)d of %(capacity)d places taken).",
+        "No free capacity (%(taken)d of %(capacity)d places taken).",
+        n,
+    ),
+    "outscored": lambda n: ngettext(
+        "The %(count)d suitable mentor were all proposed to other mentees.",
+        "The %(count)d suitable mentors were all proposed to other mentees.",
+        n,
+    ),
+}
+
+
+class _Texts:
+    """Every sentence of explanations and unmatched reasons in one interface language, looked
+    up once per language (``_texts()``) rather than once per pair: a batch run explains tens of
+    thousands of pairs, and a suggestion must stay instant."""
+
+    def __init__(self, language_code: str) -> None:
+        self.language_code = language_code
+        self.consent_missing = gettext(
+            "Language and background not used: consent to matching on them is missing"
+        )
+        self.preferred_language = {
+            1: gettext("Speaks %(language)s at a basic level, the mentee's preferred language"),
+            2: gettext("Speaks %(language)s fluently, the mentee's preferred language"),
+            3: gettext("Speaks %(language)s natively, the mentee's preferred language"),
+        }
+        self.shared_language = gettext("Also speaks %(languages)s")
+        self.shared_background = gettext("Shares %(backgrounds)s background")
+        self.session_mode = gettext("Both can meet %(modes)s")
+        self.less_than_a_km = gettext("Less than 1 km apart")
+        self.needs = gettext("Strong in %(needs)s")
+        self.gender_preference = gettext("The gender the family asked for")
+        self.family_continuity = gettext("Already mentors someone in this family")
+        self.slot_labels = {slot: str(label) for slot, label in SLOT_LABELS.items()}
+        self.mode_phrases = {mode: str(phrase) for mode, phrase in MODE_PHRASES.items()}
+        self.mode_labels = {mode: str(label).lower() for mode, label in SessionMode.choices}
+        self.and_list = gettext("%(items)s and %(last)s")
+        self.or_list = gettext("%(items)s or %(last)s")
+        # Hard rules.
+        self.mentor_rules = {
+            "no_record_check": gettext("No criminal-record check recorded."),
+            "record_check_expired": gettext("Criminal-record check expired on %(date)s."),
+            "no_training": gettext("Training not completed."),
+        }
+        self.no_free_capacity = gettext("No free capacity.")
+        self.no_common_language = gettext(
+            "No common language at a usable level, and no interpreter arranged "
+            "(the mentee speaks %(languages)s)."
+        )
+        self.no_common_mode = gettext("No way of meeting in common.")
+        self.too_far = gettext(
+            "%(km)d km apart, beyond the programme's %(limit)d km for pairs who can only meet in person."
+        )
+        # Why a mentee is left unmatched.
+        self.unmatched_no_mentor = gettext("No matchable mentor in the programme.")
+        self.unmatched_no_language = gettext("No matchable mentor speaks %(languages)s at a usable level.")
+        self.unmatched_no_mode = gettext(
+            "No matchable mentor who shares a language offers %(modes)s sessions."
+        )
+        self.unmatched_too_far_language = gettext(
+            "No matchable mentor who speaks %(language)s is within %(km)d km for in-person sessions."
+        )
+        self.unmatched_too_far = gettext(
+            "No matchable mentor who shares a language is within %(km)d km for in-person sessions."
+        )
+        self.unmatched_excluded = gettext(
+            "Every suitable mentor is excluded for this mentee (exclusion list, declined or forbidden)."
+        )
+        self.unmatched_not_worth = gettext("No suitable mentor scores above zero for this mentee.")
+        self.fixed_parts = {
+            "consent_missing": self.consent_missing,
+            "gender_preference": self.gender_preference,
+            "family_continuity": self.family_continuity,
+        }
+        self.fixed_unmatched = {
+            "no_mentor": self.unmatched_no_mentor,
+            "excluded": self.unmatched_excluded,
+            "not_worth": self.unmatched_not_worth,
+        }
+        self._counted: dict[tuple[str, int], str] = {}
+        self._language_names: dict[str, str] = {}
+
+    def language(self, code: str) -> str:
+        """``language_name(code)``, looked up once per code."""
+        name = self._language_names.get(code)
+        if name is None:
+            name = self._language_names[code] = language_name(code)
+        return name
+
+    def part_reason(
+        self,
+        code: str,
+        args: dict,
+        *,
+        backgrounds: Mapping[int, str] | None = None,
+        needs: Mapping[int, str] | None = None,
+    ) -> str:
+        """A part's reason, from its code and ``args`` (``Part.args``); ``backgrounds`` and
+        ``needs`` name the ids a part of those codes holds."""
+        if code == "preferred_language":
+            return self.preferred_language[args["level"]] % {"language": self.language(args["language"])}
+        if code == "shared_language":
+            return self.shared_language % {
+                "languages": self.all_of([self.language(c) for c in args["languages"]])
+            }
+        if code == "shared_background":
+            names = [backgrounds.get(pk, "") for pk in args["backgrounds"]] if backgrounds else []
+            return self.shared_background % {"backgrounds": self.all_of(names)}
+        if code == "availability":
+            slots = args["slots"]
+            return self.counted("availability", len(slots)) % {
+                "count": len(slots),
+                "slots": ", ".join(self.slot_labels[slot] for slot in slots),
+            }
+        if code == "session_mode":
+            return self.session_mode % {
+                "modes": self.any_of([self.mode_phrases[mode] for mode in args["modes"]])
+            }
+        if code == "distance":
+            km = args["km"]
+            if km < 1:
+                return self.less_than_a_km
+            return self.counted("distance", round(km)) % {"km": round(km)}
+        if code == "needs":
+            names = [needs.get(pk, "") for pk in args["needs"]] if needs else []
+            return self.needs % {"needs": self.all_of(names).lower()}
+        if code == "wait":
+            return self.counted("wait", args["weeks"]) % {"count": args["weeks"]}
+        return self.fixed_parts[code]
+
+    def unmatched_detail(self, reason: str, args: dict) -> str:
+        """Why a mentee is left unmatched, from the reason's code and ``args``
+        (``MatchingData.unmatched_cause``)."""
+        if reason == "no_language":
+            spoken = self.any_of([self.language(c) for c in args["languages"]])
+            if not spoken and args["language"]:
+                spoken = self.language(args["language"])
+            return self.unmatched_no_language % {"languages": spoken}
+        if reason == "no_mode":
+            wanted = [self.mode_labels[mode] for mode in args["modes"]]
+            return self.unmatched_no_mode % {"modes": self.any_of(wanted)}
+        if reason == "too_far":
+            if args["language"]:
+                return self.unmatched_too_far_language % {
+                    "language": self.language(args["language"]),
+                    "km": args["km"],
+                }
+            return self.unmatched_too_far % {"km": args["km"]}
+        if reason == "outscored":
+            return self.counted("outscored", args["count"]) % {"count": args["count"]}
+        return self.fixed_unmatched[reason]
+
+    def counted(self, key: str, n: int) -> str:
+        """The form of text ``key`` (``_COUNTED``) for the number ``n``."""
+        text = self._counted.get((key, n))
+        if text is None:
+            text = self._counted[key, n] = _COUNTED[key](n)
+        return text
+
+    def join(self, items: list[str], last_pattern: str) -> str:
+        items = [x for x in items if x]
+        if len(items) <= 1:
+            return items[0] if items else ""
+        return last_pattern % {"items": ", ".join(items[:-1]), "last": items[-1]}
+
+    def all_of(self, items: list[str]) -> str:
+        """The items joined as "Dutch, French and Arabic"."""
+        return self.join(items, self.and_list)
+
+    def any_of(self, items: list[str]) -> str:
+        """The items joined as "in person or by video"."""
+        return self.join(items, self.or_list)
+
+
+_texts_by_language: dict[str, _Texts] = {}
+
+
+@receiver(setting_changed)
+def _forget_texts(*, setting: str, **kwargs) -> None:
+    """Catalogues change only with these settings (Django forgets its own then too)."""
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+        _texts_by_language.clear()
+
+
+def _texts() -> _Texts:
+    """The explanation texts in the active language (built on first use, then kept)."""
+    language = get_language() or ""
+    texts = _texts_by_language.get(language)
+    if texts is None:
+        texts = _texts_by_language[language] = _Texts(language)
+    return texts
 
 
 # Building the arrays -----------------------------------------------------------------------
@@ -262,8 +505,10 @@ class MatchingData:
         self.vocab = _Vocabulary()
         self.wait_priority = False
         self.excluded_pairs: dict[int, dict[int, str]] = {}
-        # Names of backgrounds and needs, read once and shared with ``with_mentees`` copies.
-        self._names: dict[str, dict[int, str]] = {}
+        # Names of backgrounds and needs per interface language, read once and shared with
+        # ``with_mentees`` copies (and so with readers of every language).
+        self._names: dict[tuple[str, str], dict[int, str]] = {}
+        self._pks: dict[str, list[int]] = {}
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -305,20 +550,22 @@ class MatchingData:
             if mentor_id in mentors.index:
                 self.family_mentors[family_id].append(mentors.index[mentor_id])
         self.mentor_free = np.zeros(m, dtype=np.int32)
-        self.mentor_rules: list[list[str]] = []
+        # The rules that keep each mentor from being matched, as (rule, value) pairs: the data
+        # is shared by readers of every language, and ``mentor_rule_texts`` words them.
+        self.mentor_rules: list[list[tuple[str, object]]] = []
         self.mentor_since = np.zeros(m, dtype=np.int64)
         for k, row in enumerate(rows):
             mentor_id, capacity, _status, expires, trained, approved, applied = (row[0], *row[7:])
-            rules = []
+            rules: list[tuple[str, object]] = []
             if expires is None:
-                rules.append("No criminal-record check recorded.")
+                rules.append(("no_record_check", None))
             elif expires < on:
-                rules.append(f"Criminal-record check expired on {expires:%d %b %Y}.")
+                rules.append(("record_check_expired", expires))
             if trained is None:
-                rules.append("Training not completed.")
+                rules.append(("no_training", None))
             taken = load[mentor_id]
             if taken >= capacity:
-                rules.append(f"No free capacity ({taken} of {capacity} places taken).")
+                rules.append(("no_capacity", (taken, capacity)))
             self.mentor_rules.append(rules)
             self.mentor_free[k] = 0 if rules else capacity - taken
             self.mentor_since[k] = (approved or applied or on).toordinal()
@@ -440,8 +687,23 @@ class MatchingData:
             dtype=np.int32,
         )
 
+    def mentor_rule_texts(self, j: int) -> list[str]:
+        """The rules that keep mentor ``j`` from being matched, in the active language."""
+        texts = _texts()
+        out = []
+        for rule, value in self.mentor_rules[j]:
+            if rule == "no_capacity":
+                taken, capacity = value
+                out.append(texts.counted("no_capacity", capacity) % {"taken": taken, "capacity": capacity})
+            elif rule == "record_check_expired":
+                out.append(texts.mentor_rules[rule] % {"date": dateformat.format(value, "d M Y")})
+            else:
+                out.append(texts.mentor_rules[rule])
+        return out
+
     def _load_pair_rules(self, forbidden: Iterable[tuple[int, int]]) -> None:
-        """Pairs that may never be proposed, with the reason in the coordinator's words."""
+        """Pairs that may never be proposed, with the reason in the coordinator's words (in the
+        active language: these are read for the mentees at hand, never cached)."""
         mentee_index, mentor_index = self.mentees.index, self.mentors.index
         pairs: dict[int, dict[int, str]] = defaultdict(dict)
 
@@ -452,17 +714,16 @@ class MatchingData:
 
         mentee_ids = [int(x) for x in self.mentee_ids]
         if mentee_ids:
-            reasons = dict(MatchExclusion.Reason.choices)
+            reasons = {value: str(label).lower() for value, label in MatchExclusion.Reason.choices}
+            on_list = gettext("On the programme's exclusion list: %(reason)s.")
             for mentee_id, mentor_id, reason in MatchExclusion.objects.filter(
                 programme_id=self.programme_id, mentee_id__in=mentee_ids
             ).values_list("mentee_id", "mentor_id", "reason"):
-                add(
-                    mentee_id,
-                    mentor_id,
-                    f"On the programme's exclusion list: {reasons.get(reason, reason).lower()}.",
-                )
-            declines = dict(Match.DeclineReason.choices)
-            closures = dict(Match.ClosureReason.choices)
+                add(mentee_id, mentor_id, on_list % {"reason": reasons.get(reason, reason.lower())})
+            declines = {value: str(label).lower() for value, label in Match.DeclineReason.choices}
+            closures = {value: str(label).lower() for value, label in Match.ClosureReason.choices}
+            declined_before = gettext("The mentor declined this mentee before (%(reason)s).")
+            closed_before = gettext("An earlier match of the two closed: %(reason)s.")
             for mentee_id, mentor_id, status, decline, closure in Match.objects.filter(
                 Q(status=Match.Status.DECLINED)
                 | Q(status=Match.Status.CLOSED, closure_reason__in=NO_REMATCH_REASONS),
@@ -470,19 +731,12 @@ class MatchingData:
                 mentee_id__in=mentee_ids,
             ).values_list("mentee_id", "mentor_id", "status", "decline_reason", "closure_reason"):
                 if status == Match.Status.DECLINED:
-                    add(
-                        mentee_id,
-                        mentor_id,
-                        f"The mentor declined this mentee before ({declines.get(decline, '').lower()}).",
-                    )
+                    add(mentee_id, mentor_id, declined_before % {"reason": declines.get(decline, "")})
                 else:
-                    add(
-                        mentee_id,
-                        mentor_id,
-                        f"An earlier match of the two closed: {closures.get(closure, '').lower()}.",
-                    )
+                    add(mentee_id, mentor_id, closed_before % {"reason": closures.get(closure, "")})
+        forbidden_here = gettext("Forbidden by the coordinator in this batch run.")
         for mentee_id, mentor_id in forbidden:
-            add(int(mentee_id), int(mentor_id), "Forbidden by the coordinator in this batch run.")
+            add(int(mentee_id), int(mentor_id), forbidden_here)
         self.excluded_pairs = {i: dict(js) for i, js in pairs.items()}
         self._excluded_arrays = {
             i: np.fromiter(js.keys(), dtype=np.int64, count=len(js)) for i, js in self.excluded_pairs.items()
@@ -645,117 +899,73 @@ class MatchingData:
         rows = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(cols, dtype=np.int64)
         out: list[Explanation] = []
+        texts = _texts()
         for start in range(0, len(rows), EXPLAIN_CHUNK):
             chunk_rows, chunk_cols = rows[start : start + EXPLAIN_CHUNK], cols[start : start + EXPLAIN_CHUNK]
             parts: dict[str, np.ndarray] = {}
             total, _ = self._score(chunk_rows, chunk_cols, parts)
             for a, (i, j) in enumerate(zip(chunk_rows.tolist(), chunk_cols.tolist(), strict=True)):
-                out.append(self._explanation(i, j, a, total, parts))
+                out.append(self._explanation(i, j, a, total, parts, texts))
         return out
 
-    def _explanation(self, i: int, j: int, a: int, total: np.ndarray, parts: dict) -> Explanation:
+    def _explanation(
+        self, i: int, j: int, a: int, total: np.ndarray, parts: dict, texts: _Texts
+    ) -> Explanation:
         """The explanation of the pair on the diagonal entry ``a`` of a scored chunk."""
         value = {code: int(arr[a, a]) for code, arr in parts.items() if not code.startswith("_")}
         out: list[Part] = []
-        both = bool(self.mentee_consent[i] and self.mentor_consent[j])
-        if not both:
-            out.append(
-                Part(
-                    "consent_missing",
-                    0,
-                    "Language and background not used: consent to matching on them is missing",
-                )
-            )
+
+        def add(code: str, args: dict, **names) -> None:
+            reason = texts.part_reason(code, args, **names)
+            out.append(Part(code, value.get(code, 0), reason, args))
+
+        if not (self.mentee_consent[i] and self.mentor_consent[j]):
+            add("consent_missing", {})
         if value.get("preferred_language"):
             level = int(self.mentor_level[self.mentee_pref[i], j])
-            out.append(
-                Part(
-                    "preferred_language",
-                    value["preferred_language"],
-                    f"Speaks {language_name(self.mentee_pref_code[i])} {LEVEL_WORDS[level]}, "
-                    "the mentee's preferred language",
-                )
-            )
+            add("preferred_language", {"language": self.mentee_pref_code[i], "level": level})
         if value.get("shared_language"):
             bits = set(_bits(self.mentee_other[i] & self.mentor_usable[j]))
             spoken = [c for c in self.mentee_language_codes[i] if self.vocab.languages.get(c, -1) in bits]
-            out.append(
-                Part(
-                    "shared_language",
-                    value["shared_language"],
-                    "Also speaks " + _and_list([language_name(c) for c in spoken]),
-                )
-            )
+            add("shared_language", {"languages": spoken})
         if value.get("shared_background"):
-            bg_names = self._background_names()
+            pks = self._background_pks()
             bits = _bits(self.mentee_bg[i] & self.mentor_bg[j])
-            out.append(
-                Part(
-                    "shared_background",
-                    value["shared_background"],
-                    "Shares " + _and_list([bg_names[b] for b in bits]) + " background",
-                )
+            add(
+                "shared_background",
+                {"backgrounds": [pks[b] for b in bits]},
+                backgrounds=self._background_names(texts),
             )
         if value.get("availability"):
-            slots = [
-                s
-                for s in AVAILABILITY_SLOTS
-                if SLOT_BITS[s] & int(self.mentee_avail[i]) & int(self.mentor_avail[j])
-            ]
-            label = "weekly time slot" if len(slots) == 1 else "weekly time slots"
-            out.append(
-                Part(
-                    "availability",
-                    value["availability"],
-                    f"{len(slots)} {label} in common ({', '.join(_slot_label(s) for s in slots)})",
-                )
-            )
+            common = int(self.mentee_avail[i]) & int(self.mentor_avail[j])
+            add("availability", {"slots": [slot for slot in AVAILABILITY_SLOTS if SLOT_BITS[slot] & common]})
         if value.get("session_mode"):
             common = int(parts["_common_modes"][a, a])
-            modes = [MODE_PHRASES[mode] for mode, bit in MODE_BITS.items() if common & bit]
-            out.append(Part("session_mode", value["session_mode"], "Both can meet " + _or_list(modes)))
+            add("session_mode", {"modes": [str(mode) for mode, bit in MODE_BITS.items() if common & bit]})
         if "_in_person" in parts and parts["_in_person"][a, a]:
-            km = float(parts["_km"][a, a])
-            out.append(
-                Part(
-                    "distance", value["distance"], f"{km:.0f} km apart" if km >= 1 else "Less than 1 km apart"
-                )
-            )
+            add("distance", {"km": float(parts["_km"][a, a])})
         if value.get("needs"):
-            need_names = self._need_names()
+            pks = self._need_pks()
             bits = _bits(self.mentee_needs[i] & self.mentor_needs[j])
-            out.append(
-                Part("needs", value["needs"], "Strong in " + _and_list([need_names[b] for b in bits]).lower())
-            )
+            add("needs", {"needs": [pks[b] for b in bits]}, needs=self._need_names(texts))
         if value.get("gender_preference"):
-            out.append(
-                Part("gender_preference", value["gender_preference"], "The gender the family asked for")
-            )
+            add("gender_preference", {})
         if value.get("family_continuity"):
-            out.append(
-                Part(
-                    "family_continuity", value["family_continuity"], "Already mentors someone in this family"
-                )
-            )
+            add("family_continuity", {})
         if value.get("wait"):
-            weeks = int(self.mentee_wait_weeks[i])
-            out.append(Part("wait", value["wait"], f"Waiting {weeks} week{'s' if weeks != 1 else ''}"))
+            add("wait", {"weeks": int(self.mentee_wait_weeks[i])})
 
-        excluded = list(self.mentor_rules[j])
+        excluded = self.mentor_rule_texts(j) if self.mentor_rules[j] else []
         if not excluded and self.mentor_free[j] <= 0:
-            excluded.append("No free capacity.")
+            excluded.append(texts.no_free_capacity)
         if "_language_ok" in parts and not parts["_language_ok"][a, a]:
-            excluded.append(
-                "No common language at a usable level, and no interpreter arranged "
-                f"(the mentee speaks {_or_list([language_name(c) for c in self.mentee_language_codes[i]])})."
-            )
+            spoken = texts.any_of([texts.language(c) for c in self.mentee_language_codes[i]])
+            excluded.append(texts.no_common_language % {"languages": spoken})
         if not parts["_mode_ok"][a, a]:
-            excluded.append("No way of meeting in common.")
+            excluded.append(texts.no_common_mode)
         if "_too_far" in parts and parts["_too_far"][a, a]:
-            km, limit = float(parts["_km"][a, a]), self.weights.max_distance_km
-            excluded.append(
-                f"{km:.0f} km apart, beyond the programme's {limit} km for pairs who can only meet in person."
-            )
+            km = round(float(parts["_km"][a, a]))
+            excluded.append(texts.too_far % {"km": km, "limit": self.weights.max_distance_km})
         pair_rule = self.excluded_pairs.get(i, {}).get(j)
         if pair_rule:
             excluded.append(pair_rule)
@@ -784,42 +994,35 @@ class MatchingData:
         return int(np.count_nonzero((levels > 0) & self.mentee_consent[assigned] & self.mentor_consent[js]))
 
     def unmatched_reason(self, i: int, assigned_mentor_of: np.ndarray | None = None) -> tuple[str, str]:
+        """Why mentee ``i`` is left unmatched: the reason's code and the reason in words."""
+        reason, args = self.unmatched_cause(i, assigned_mentor_of)
+        return reason, _texts().unmatched_detail(reason, args)
+
+    def unmatched_cause(self, i: int, assigned_mentor_of: np.ndarray | None = None) -> tuple[str, dict]:
         """Why mentee ``i`` is left unmatched: the first rule that leaves no mentor, else that
-        the suitable mentors went to others."""
+        the suitable mentors went to others. The reason's code, and what its words are made of
+        (``_Texts.unmatched_detail``)."""
         free = self.mentor_free > 0
         if not free.any():
-            return "no_mentor", "No matchable mentor in the programme."
+            return "no_mentor", {}
         parts: dict = {}
         total, feasible = self._score(np.asarray([i]), None, parts)
         language_ok = parts.get("_language_ok", np.ones_like(feasible))[0] & free
         mode_ok = parts["_mode_ok"][0] & language_ok
         near_ok = mode_ok & ~parts["_too_far"][0] if "_too_far" in parts else mode_ok
-        pref = self.mentee_pref_code[i]
-        language = language_name(pref) if pref else ""
+        language = self.mentee_pref_code[i]
         if not language_ok.any():
-            spoken = _or_list([language_name(c) for c in self.mentee_language_codes[i]]) or language
-            return "no_language", f"No matchable mentor speaks {spoken} at a usable level."
+            return "no_language", {"languages": list(self.mentee_language_codes[i]), "language": language}
         if not mode_ok.any():
-            wanted = [
-                str(mode.label).lower() for mode, bit in MODE_BITS.items() if int(self.mentee_modes[i]) & bit
-            ]
-            return "no_mode", f"No matchable mentor who shares a language offers {_or_list(wanted)} sessions."
+            wanted = [str(mode) for mode, bit in MODE_BITS.items() if int(self.mentee_modes[i]) & bit]
+            return "no_mode", {"modes": wanted}
         if not near_ok.any():
-            within = f"within {self.weights.max_distance_km} km"
-            who = f"speaks {language}" if language else "shares a language"
-            return "too_far", f"No matchable mentor who {who} is {within} for in-person sessions."
+            return "too_far", {"language": language, "km": self.weights.max_distance_km}
         if not feasible[0].any():
-            return (
-                "excluded",
-                "Every suitable mentor is excluded for this mentee (exclusion list, declined or forbidden).",
-            )
+            return "excluded", {}
         if int(total[0][feasible[0]].max()) <= 0:
-            return "not_worth", "No suitable mentor scores above zero for this mentee."
-        count = int(np.count_nonzero(feasible[0]))
-        return (
-            "outscored",
-            f"The {count} suitable mentor{'s' if count != 1 else ''} were all proposed to other mentees.",
-        )
+            return "not_worth", {}
+        return "outscored", {"count": int(np.count_nonzero(feasible[0]))}
 
     def mentee_language(self, i: int) -> str:
         return self.mentee_pref_code[i] if self.mentee_consent[i] else ""
@@ -830,23 +1033,29 @@ class MatchingData:
 
     # -- names (read once per data set, only when explaining) -------------------------------
 
-    def _background_names(self) -> dict[int, str]:
-        if "backgrounds" not in self._names:
-            names = dict(
-                CulturalBackground.objects.filter(pk__in=list(self.vocab.backgrounds)).values_list(
-                    "id", "name"
-                )
-            )
-            self._names["backgrounds"] = {
-                idx: names.get(pk, "") for pk, idx in self.vocab.backgrounds.items()
-            }
-        return self._names["backgrounds"]
+    def _background_pks(self) -> list[int]:
+        """The id of the background at each bit of the masks."""
+        if "background_pks" not in self._pks:
+            self._pks["background_pks"] = _pks_by_bit(self.vocab.backgrounds)
+        return self._pks["background_pks"]
 
-    def _need_names(self) -> dict[int, str]:
-        if "needs" not in self._names:
-            names = dict(Need.objects.filter(pk__in=list(self.vocab.needs)).values_list("id", "name"))
-            self._names["needs"] = {idx: names.get(pk, "") for pk, idx in self.vocab.needs.items()}
-        return self._names["needs"]
+    def _need_pks(self) -> list[int]:
+        if "need_pks" not in self._pks:
+            self._pks["need_pks"] = _pks_by_bit(self.vocab.needs)
+        return self._pks["need_pks"]
+
+    def _background_names(self, texts: _Texts) -> dict[int, str]:
+        """Background names by id, in the language of ``texts`` (the active one)."""
+        key = ("backgrounds", texts.language_code)
+        if key not in self._names:
+            self._names[key] = _names_of(CulturalBackground, self.vocab.backgrounds)
+        return self._names[key]
+
+    def _need_names(self, texts: _Texts) -> dict[int, str]:
+        key = ("needs", texts.language_code)
+        if key not in self._names:
+            self._names[key] = _names_of(Need, self.vocab.needs)
+        return self._names[key]
 
     # -- a copy with other mentees and the same mentors ---------------------------------------
 
@@ -878,32 +1087,30 @@ def _by_profile(row_masks: np.ndarray, col_masks: np.ndarray, values) -> np.ndar
     return values(common)[inverse.reshape(-1)]
 
 
+def _pks_by_bit(table: dict[int, int]) -> list[int]:
+    pks = [0] * len(table)
+    for pk, bit in table.items():
+        pks[bit] = pk
+    return pks
+
+
+def _names_of(model, pks: Iterable[int]) -> dict[int, str]:
+    """``{id: name}`` of vocabulary entries (backgrounds, needs) in the active language."""
+    pks = list(pks)
+    if not pks:
+        return {}
+    return dict(model.objects.filter(pk__in=pks).values_list("id", "name"))
+
+
 def _bits(mask: np.ndarray) -> list[int]:
-    return [w * 64 + b for w, value in enumerate(mask) for b in range(64) if int(value) >> b & 1]
-
-
-def _slot_label(slot: str) -> str:
-    day, part = slot.split("_")
-    days = {
-        "mon": "Monday",
-        "tue": "Tuesday",
-        "wed": "Wednesday",
-        "thu": "Thursday",
-        "fri": "Friday",
-        "sat": "Saturday",
-        "sun": "Sunday",
-    }
-    return f"{days[day]} {part}"
-
-
-def _and_list(items: list[str]) -> str:
-    items = [x for x in items if x]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
-
-
-def _or_list(items: list[str]) -> str:
-    items = [x for x in items if x]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1] if items else ""
+    out = []
+    for w, value in enumerate(mask):
+        value = int(value)
+        while value:
+            low = value & -value
+            out.append(w * 64 + low.bit_length() - 1)
+            value ^= low
+    return out
 
 
 # Entry points ---------------------------------------------------------------------------------
@@ -983,7 +1190,7 @@ def _rule_families(
         default=4,
     )
     counts = np.bincount(family, minlength=len(RULE_FAMILIES))
-    ranked = sorted(((RULE_FAMILIES[k], int(c)) for k, c in enumerate(counts) if c), key=lambda x: -x[1])
+    ranked = sorted(((str(RULE_FAMILIES[k]), int(c)) for k, c in enumerate(counts) if c), key=lambda x: -x[1])
     return ranked
 
 
@@ -1018,7 +1225,7 @@ def mentee_suggestions(*, mentor: Mentor, limit: int = 10) -> Suggestions:
     data = load_matching_data(mentor.programme_id)
     j = data.mentors.index.get(mentor.pk)
     if j is None or not len(data.mentee_ids):
-        rule = [(RULE_NOT_MATCHABLE, len(data.mentee_ids))] if j is None and len(data.mentee_ids) else []
+        rule = [(str(RULE_NOT_MATCHABLE), len(data.mentee_ids))] if j is None and len(data.mentee_ids) else []
         return Suggestions(items=[], excluded=rule, considered=len(data.mentee_ids))
     rows = np.arange(len(data.mentee_ids))
     parts: dict = {}
@@ -1043,7 +1250,52 @@ def explain_pair(*, mentee: Mentee, mentor: Mentor) -> Explanation:
             mentor_id=mentor.pk,
             score=0,
             parts=[],
-            excluded_by=[f"Not approved yet (status: {mentor.get_status_display().lower()})."],
+            excluded_by=[
+                gettext("Not approved yet (status: %(status)s).")
+                % {"status": mentor.get_status_display().lower()}
+            ],
             language_concordant=False,
         )
     return data.explain(0, j)
+
+
+# Stored texts, worded for their reader ------------------------------------------------------
+
+
+def reword_parts(parts_lists: Iterable[list[dict]]) -> None:
+    """Word the stored parts of scores (``Part.as_dict``, as a batch run keeps them) in the
+    active language, in place: each part's ``reason`` is made again from its code and ``args``,
+    with the names of the backgrounds and needs read in one query each. A part stored without
+    ``args`` keeps the reason it was stored with."""
+    parts_lists = list(parts_lists)
+    background_ids: set[int] = set()
+    need_ids: set[int] = set()
+    for parts in parts_lists:
+        for part in parts:
+            args = part.get("args")
+            if isinstance(args, dict):
+                background_ids.update(args.get("backgrounds") or ())
+                need_ids.update(args.get("needs") or ())
+    backgrounds = _names_of(CulturalBackground, background_ids)
+    needs = _names_of(Need, need_ids)
+    texts = _texts()
+    for parts in parts_lists:
+        for part in parts:
+            args = part.get("args")
+            if not isinstance(args, dict):
+                continue
+            # A part the code no longer words as stored (or malformed) keeps its stored reason.
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                part["reason"] = texts.part_reason(part["code"], args, backgrounds=backgrounds, needs=needs)
+
+
+def unmatched_detail(reason: str, args: dict | None, stored: str) -> str:
+    """Why a mentee was left unmatched, worded in the active language from the reason's code
+    and ``args`` (``MatchingData.unmatched_cause``); ``stored`` when they do not say enough (a
+    row kept before its ``args`` were)."""
+    if not isinstance(args, dict):
+        return stored
+    try:
+        return _texts().unmatched_detail(reason, args)
+    except (KeyError, TypeError, ValueError):
+        return stored

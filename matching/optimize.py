@@ -71,6 +71,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+from django.utils.translation import gettext, pgettext
 from scipy import sparse
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
@@ -397,8 +398,11 @@ def solve(
             np.take_along_axis(key, fans, axis=0),
         )
 
+    # Worded here, in the caller's thread and language: ``scanned`` runs in the pool's threads.
+    scoring = gettext("Scoring candidates")
+
     def scanned(k: int) -> None:
-        report(int(45 * (k + 1) / max(1, len(blocks))), "Scoring candidates")
+        report(int(45 * (k + 1) / max(1, len(blocks))), scoring)
 
     parts = _map_blocks(scan, blocks, workers, scanned)
     if parts:
@@ -456,7 +460,7 @@ def solve(
     while True:
         rounds += 1
         # 2. Solving the programme over the candidate pairs.
-        report(_round_percent(rounds - 0.5), "Solving")
+        report(_round_percent(rounds - 0.5), gettext("Solving"))
         gain = np.zeros(na)  # each mentee's best gain over the candidate pairs
         if len(ei):
             chosen, prices, gain[: int(ei.max()) + 1] = _solve_restricted(ei, ej, ew, caps, m)
@@ -495,7 +499,7 @@ def solve(
             # Mentees whose left-out pairs might beat their gain: score them again, in full.
             rescore = np.flatnonzero(tail_bound > gain + tol)
         if len(rescore):
-            stage = f"Checking every pair (round {rounds})"
+            stage = gettext("Checking every pair (round %(round)d)") % {"round": rounds}
             p_now = prices.copy()
 
             check = partial(
@@ -531,7 +535,9 @@ def solve(
                 tail_w[local] = left_w
                 tail_ref[local] = len(ref_prices) - 1
         else:
-            report(_round_percent(rounds), f"Checking every pair (round {rounds})")
+            report(
+                _round_percent(rounds), gettext("Checking every pair (round %(round)d)") % {"round": rounds}
+            )
 
         bound = float(caps[open_mentor] @ prices[open_mentor] + best.sum())
         # A pair that beats its mentee's gain is never a candidate already (the gain is the best
@@ -562,7 +568,7 @@ def solve(
     total = int(own.sum() + fs.sum())
     matched = len(sel) + len(fi)
     pinned_value = float(fs.sum()) + (shift * len(fi) if not positive_only else 0.0)
-    report(100, "Done")
+    report(100, pgettext("batch run stage", "Done"))
     return _finish(
         mentor_of,
         total,

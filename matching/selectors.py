@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from matching.engine import Explanation, Part, mentee_suggestions, mentor_suggestions, programme_data
 from matching.models import Match
@@ -174,7 +175,7 @@ def pair_explanation(*, mentee: Mentee, mentor: Mentor) -> Explanation:
             mentor_id=mentor.pk,
             score=0,
             parts=[],
-            excluded_by=mentor_unmatchable_reasons(mentor=mentor) or ["The mentor cannot be matched now."],
+            excluded_by=mentor_unmatchable_reasons(mentor=mentor) or [_("The mentor cannot be matched now.")],
             language_concordant=False,
         )
     if mentee.status != Mentee.Status.WAITING:
@@ -183,7 +184,8 @@ def pair_explanation(*, mentee: Mentee, mentor: Mentor) -> Explanation:
             explanation,
             excluded_by=[
                 *explanation.excluded_by,
-                f"The mentee is not waiting for a match (status: {mentee.get_status_display().lower()}).",
+                _("The mentee is not waiting for a match (status: %(status)s).")
+                % {"status": mentee.get_status_display().lower()},
             ],
         )
     return explanation

@@ -32,7 +32,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from matching.models import Match, MatchExclusion, ScoringConfig
 from mentoring.audit import audit_record
@@ -70,7 +72,10 @@ def match_pair_refusals(*, mentor: Mentor, mentee: Mentee) -> list[str]:
     reasons = []
     exclusion = MatchExclusion.objects.filter(mentor=mentor, mentee=mentee).first()
     if exclusion is not None:
-        reasons.append(f"This pair is on the exclusion list ({exclusion.get_reason_display().lower()}).")
+        reasons.append(
+            _("This pair is on the exclusion list (%(reason)s).")
+            % {"reason": exclusion.get_reason_display().lower()}
+        )
     declined = (
         Match.objects.filter(mentor=mentor, mentee=mentee, status=Match.Status.DECLINED)
         .order_by("-declined_at")
@@ -78,8 +83,11 @@ def match_pair_refusals(*, mentor: Mentor, mentee: Mentee) -> list[str]:
     )
     if declined is not None:
         reasons.append(
-            f"The mentor declined this mentee on {timezone.localdate(declined.declined_at):%d %b %Y} "
-            f"({declined.get_decline_reason_display().lower()}); the pair is not proposed again."
+            _("The mentor declined this mentee on %(date)s (%(reason)s); the pair is not proposed again.")
+            % {
+                "date": dateformat.format(timezone.localdate(declined.declined_at), "d M Y"),
+                "reason": declined.get_decline_reason_display().lower(),
+            }
         )
     ended = (
         Match.objects.filter(
@@ -93,7 +101,8 @@ def match_pair_refusals(*, mentor: Mentor, mentee: Mentee) -> list[str]:
     )
     if ended is not None:
         reasons.append(
-            f"An earlier match of this pair was closed ({ended.get_closure_reason_display().lower()})."
+            _("An earlier match of this pair was closed (%(reason)s).")
+            % {"reason": ended.get_closure_reason_display().lower()}
         )
     return reasons
 
@@ -108,7 +117,7 @@ def _start_mentor(*, mentor: Mentor, changed_by: User) -> None:
             from_status=Mentor.Status.APPROVED,
             to_status=Mentor.Status.ACTIVE,
             changed_by=changed_by,
-            note="First match started",
+            note=_("First match started"),
         )
 
 
@@ -130,7 +139,7 @@ def match_create(
     mentor's places at once. The mentor's row is locked so two coordinators matching the same
     mentor at once cannot exceed the mentor's capacity."""
     if not _coordinates(created_by, mentee.programme_id):
-        raise PermissionDenied("Only the programme's coordinators can make matches.")
+        raise PermissionDenied(_("Only the programme's coordinators can make matches."))
     today = timezone.localdate()
     started_on = None if propose else (started_on or today)
     with transaction.atomic():
@@ -138,19 +147,17 @@ def match_create(
         mentee = Mentee.objects.select_for_update().get(pk=mentee.pk)
         errors: dict[str, list[str]] = {}
         if mentor.programme_id != mentee.programme_id:
-            errors.setdefault("mentor", []).append("The mentor belongs to another programme.")
+            errors.setdefault("mentor", []).append(_("The mentor belongs to another programme."))
         else:
             reasons = mentor_unmatchable_reasons(mentor=mentor, on=started_on or today)
             reasons += match_pair_refusals(mentor=mentor, mentee=mentee)
             if reasons:
                 errors.setdefault("mentor", []).extend(reasons)
         if mentee.status != Mentee.Status.WAITING:
-            errors.setdefault("mentee", []).append(
-                f"The mentee is not waiting for a match (status: {mentee.get_status_display().lower()})."
-            )
+            errors.setdefault("mentee", []).append(_not_waiting(mentee))
         elif mentee.matches.filter(status__in=Match.OPEN_STATUSES).exists():
             errors.setdefault("mentee", []).append(
-                "The mentee already has a match proposed to a mentor; wait for the answer or close it."
+                _("The mentee already has a match proposed to a mentor; wait for the answer or close it.")
             )
         if errors:
             raise ValidationError(errors)
@@ -183,11 +190,18 @@ def _lock_match(match: Match) -> tuple[Match, Mentor, Mentee]:
     return match, mentor, mentee
 
 
-def _not_in(match: Match, status: str, action: str) -> ValidationError:
+def _not_waiting(mentee: Mentee) -> str:
+    return _("The mentee is not waiting for a match (status: %(status)s).") % {
+        "status": mentee.get_status_display().lower()
+    }
+
+
+def _not_in(match: Match, message: str) -> ValidationError:
+    """The match is not in the status ``message`` (with a ``%(status)s`` of the match's own) needs."""
     return ValidationError(
         {
             "match": ValidationError(
-                f"Only {status} match can be {action}; this one is {match.get_status_display().lower()}.",
+                message % {"status": match.get_status_display().lower()},
                 code="invalid_status",
             )
         }
@@ -208,27 +222,30 @@ def match_accept(
     proposal already holds a place, but a mentor who lowered their capacity since cannot accept
     more than it."""
     if not (_is_the_mentor(accepted_by, match) or _coordinates(accepted_by, match.programme_id)):
-        raise PermissionDenied("Only the match's mentor or the programme's coordinators can accept it.")
+        raise PermissionDenied(_("Only the match's mentor or the programme's coordinators can accept it."))
     started_on = started_on or timezone.localdate()
     with transaction.atomic():
         match, mentor, mentee = _lock_match(match)
         if match.status != Match.Status.PROPOSED:
-            raise _not_in(match, "a proposed", "accepted")
+            raise _not_in(match, _("Only a proposed match can be accepted; this one is %(status)s."))
         # The proposal holds one of the mentor's places already, so the rule for accepting is
         # the current matches' (below), not the open places'.
         reasons = mentor_unmatchable_reasons(mentor=mentor, on=started_on, check_capacity=False)
         current = mentor.matches.filter(status__in=Match.CURRENT_STATUSES).exclude(pk=match.pk).count()
         if current >= mentor.capacity:
             reasons.append(
-                f"No free capacity ({current} of {mentor.capacity} places taken by current matches)."
+                ngettext(
+                    "No free capacity (%(taken)d of %(capacity)d places taken by current matches).",
+                    "No free capacity (%(taken)d of %(capacity)d places taken by current matches).",
+                    mentor.capacity,
+                )
+                % {"taken": current, "capacity": mentor.capacity}
             )
         errors: dict[str, list[str]] = {}
         if reasons:
             errors["mentor"] = reasons
         if mentee.status != Mentee.Status.WAITING:
-            errors["mentee"] = [
-                f"The mentee is not waiting for a match (status: {mentee.get_status_display().lower()})."
-            ]
+            errors["mentee"] = [_not_waiting(mentee)]
         if errors:
             raise ValidationError(errors)
 
@@ -255,21 +272,22 @@ def match_decline(
     (``Match.DeclineReason``; "other" needs a note). The place is freed, the mentee is back on
     the waiting list with their waiting time kept, and the pair is never proposed again."""
     if not (_is_the_mentor(declined_by, match) or _coordinates(declined_by, match.programme_id)):
-        raise PermissionDenied("Only the match's mentor or the programme's coordinators can decline it.")
+        raise PermissionDenied(_("Only the match's mentor or the programme's coordinators can decline it."))
     note = (note or "").strip()
     with transaction.atomic():
         match, _mentor, _mentee = _lock_match(match)
         errors: dict[str, list[ValidationError]] = {}
         if match.status != Match.Status.PROPOSED:
-            raise _not_in(match, "a proposed", "declined")
+            raise _not_in(match, _("Only a proposed match can be declined; this one is %(status)s."))
         if reason not in Match.DeclineReason.values:
             errors["reason"] = [
                 ValidationError(
-                    f"Choose one of: {', '.join(Match.DeclineReason.values)}.", code="invalid_choice"
+                    _("Choose one of: %(choices)s.") % {"choices": ", ".join(Match.DeclineReason.values)},
+                    code="invalid_choice",
                 )
             ]
         elif reason == Match.DeclineReason.OTHER and not note:
-            errors["note"] = [ValidationError("Say in a note why you decline.", code="required")]
+            errors["note"] = [ValidationError(_("Say in a note why you decline."), code="required")]
         if errors:
             raise ValidationError(errors)
         match.status = Match.Status.DECLINED
@@ -296,25 +314,28 @@ def match_pause(
     """A coordinator pauses an active match (illness, a long journey home, exams): it keeps
     its place in the mentor's capacity, and sessions are not expected until it resumes."""
     if not _coordinates(paused_by, match.programme_id):
-        raise PermissionDenied("Only the programme's coordinators can pause matches.")
+        raise PermissionDenied(_("Only the programme's coordinators can pause matches."))
     reason = (reason or "").strip()
     paused_on = paused_on or timezone.localdate()
     with transaction.atomic():
         match, _mentor, _mentee = _lock_match(match)
         if match.status != Match.Status.ACTIVE:
-            raise _not_in(match, "an active", "paused")
+            raise _not_in(match, _("Only an active match can be paused; this one is %(status)s."))
         errors: dict[str, list[ValidationError]] = {}
         if not reason:
-            errors["reason"] = [ValidationError("Say why the match is paused.", code="required")]
+            errors["reason"] = [ValidationError(_("Say why the match is paused."), code="required")]
         elif len(reason) > PAUSE_REASON_MAX:
             errors["reason"] = [
-                ValidationError(f"Keep the reason under {PAUSE_REASON_MAX} characters.", code="max_length")
+                ValidationError(
+                    _("Keep the reason under %(count)d characters.") % {"count": PAUSE_REASON_MAX},
+                    code="max_length",
+                )
             ]
         if paused_on > timezone.localdate():
-            errors["paused_on"] = [ValidationError("The pause cannot start in the future.", code="future")]
+            errors["paused_on"] = [ValidationError(_("The pause cannot start in the future."), code="future")]
         elif match.started_on and paused_on < match.started_on:
             errors["paused_on"] = [
-                ValidationError("The pause cannot start before the match started.", code="before_start")
+                ValidationError(_("The pause cannot start before the match started."), code="before_start")
             ]
         if errors:
             raise ValidationError(errors)
@@ -330,11 +351,11 @@ def match_resume(*, match: Match, resumed_by: User, request: HttpRequest | None 
     """A coordinator resumes a paused match; the pause's date and reason stay in the audit
     trail and are cleared from the match, which is active again."""
     if not _coordinates(resumed_by, match.programme_id):
-        raise PermissionDenied("Only the programme's coordinators can resume matches.")
+        raise PermissionDenied(_("Only the programme's coordinators can resume matches."))
     with transaction.atomic():
         match, _mentor, _mentee = _lock_match(match)
         if match.status != Match.Status.PAUSED:
-            raise _not_in(match, "a paused", "resumed")
+            raise _not_in(match, _("Only a paused match can be resumed; this one is %(status)s."))
         match.status = Match.Status.ACTIVE
         match.paused_on = None
         match.pause_reason = ""
@@ -367,7 +388,7 @@ def match_close(
     from sessions.services.outcomes import outcome_measure_record
 
     if not _coordinates(closed_by, match.programme_id):
-        raise PermissionDenied("Only the programme's coordinators can close matches.")
+        raise PermissionDenied(_("Only the programme's coordinators can close matches."))
     note = (note or "").strip()
     closure_measures = closure_measures or {}
 
@@ -379,18 +400,27 @@ def match_close(
             errors.setdefault(field, []).append(ValidationError(message, code=code))
 
         if match.status not in Match.OPEN_STATUSES:
-            error("match", f"The match is already {match.get_status_display().lower()}.", "not_open")
+            error(
+                "match",
+                _("The match is already %(status)s.") % {"status": match.get_status_display().lower()},
+                "not_open",
+            )
         if reason not in Match.ClosureReason.values:
-            error("reason", f"Choose one of: {', '.join(Match.ClosureReason.values)}.", "invalid_choice")
+            error(
+                "reason",
+                _("Choose one of: %(choices)s.") % {"choices": ", ".join(Match.ClosureReason.values)},
+                "invalid_choice",
+            )
         elif reason in CLOSURE_REASONS_NEEDING_NOTE and not note:
-            error("note", "Say in a closure note what happened.", "required")
+            error("note", _("Say in a closure note what happened."), "required")
         if closed_on > timezone.localdate():
-            error("closed_on", "The closing date cannot be in the future.", "future")
+            error("closed_on", _("The closing date cannot be in the future."), "future")
         start = match.started_on or timezone.localdate(match.proposed_at)
         if closed_on < start:
             error(
                 "closed_on",
-                f"The closing date cannot be before the match started ({start:%d %b %Y}).",
+                _("The closing date cannot be before the match started (%(date)s).")
+                % {"date": dateformat.format(start, "d M Y")},
                 "before_start",
             )
 
@@ -401,7 +431,7 @@ def match_close(
             field = f"closure_measures.{instrument_id}"
             instrument = instruments.get(instrument_id)
             if instrument is None:
-                error(field, "No such instrument in this programme.", "not_found")
+                error(field, _("No such instrument in this programme."), "not_found")
                 continue
             try:
                 # Written now and rolled back below if anything else is wrong: the service's own
@@ -454,7 +484,7 @@ def match_exclusion_create(
     pair is never suggested, proposed nor matched. A pair with an open match is refused: close
     the match first, so nobody is left in a match the programme has ruled out."""
     if not _coordinates(created_by, mentee.programme_id):
-        raise PermissionDenied("Only the programme's coordinators can exclude pairs.")
+        raise PermissionDenied(_("Only the programme's coordinators can exclude pairs."))
     note = (note or "").strip()
     with transaction.atomic():
         errors: dict[str, list[ValidationError]] = {}
@@ -463,15 +493,21 @@ def match_exclusion_create(
             errors.setdefault(field, []).append(ValidationError(message, code=code))
 
         if mentor.programme_id != mentee.programme_id:
-            error("mentor", "The mentor belongs to another programme.", "other_programme")
+            error("mentor", _("The mentor belongs to another programme."), "other_programme")
         if reason not in MatchExclusion.Reason.values:
-            error("reason", f"Choose one of: {', '.join(MatchExclusion.Reason.values)}.", "invalid_choice")
+            error(
+                "reason",
+                _("Choose one of: %(choices)s.") % {"choices": ", ".join(MatchExclusion.Reason.values)},
+                "invalid_choice",
+            )
         elif reason == MatchExclusion.Reason.OTHER and not note:
-            error("note", "Say in a note why the pair is excluded.", "required")
+            error("note", _("Say in a note why the pair is excluded."), "required")
         if MatchExclusion.objects.filter(mentor=mentor, mentee=mentee).exists():
-            error("mentee", "This pair is already on the exclusion list.", "unique")
+            error("mentee", _("This pair is already on the exclusion list."), "unique")
         elif Match.objects.filter(mentor=mentor, mentee=mentee, status__in=Match.OPEN_STATUSES).exists():
-            error("mentee", "This pair has an open match; close it before excluding the pair.", "open_match")
+            error(
+                "mentee", _("This pair has an open match; close it before excluding the pair."), "open_match"
+            )
         if errors:
             raise ValidationError(errors)
         exclusion = MatchExclusion(
@@ -493,7 +529,7 @@ def match_exclusion_delete(
 ) -> None:
     """Take a pair off the exclusion list; the audit trail keeps that it was there."""
     if not _coordinates(deleted_by, exclusion.programme_id):
-        raise PermissionDenied("Only the programme's coordinators can change the exclusion list.")
+        raise PermissionDenied(_("Only the programme's coordinators can change the exclusion list."))
     with transaction.atomic():
         # The audit log has no "delete" action: removing a row is recorded as a change to it.
         audit_record(user=deleted_by, action=AuditEvent.Action.UPDATE, obj=exclusion, request=request)
@@ -535,7 +571,12 @@ def _scoring_errors(config: ScoringConfig) -> dict[str, list[ValidationError]]:
     for name, (low, high) in SCORING_LIMITS.items():
         value = getattr(config, name)
         if value is not None and not low <= value <= high:
-            errors[name] = [ValidationError(f"Give a value from {low} to {high}.", code="out_of_range")]
+            errors[name] = [
+                ValidationError(
+                    _("Give a value from %(low)s to %(high)s.") % {"low": low, "high": high},
+                    code="out_of_range",
+                )
+            ]
     if not errors and not (
         config.preferred_language_native
         >= config.preferred_language_fluent
@@ -543,8 +584,10 @@ def _scoring_errors(config: ScoringConfig) -> dict[str, list[ValidationError]]:
     ):
         errors["preferred_language_fluent"] = [
             ValidationError(
-                "Speaking the preferred language natively should score at least as much as fluently, "
-                "and fluently at least as much as at a basic level.",
+                _(
+                    "Speaking the preferred language natively should score at least as much as fluently, "
+                    "and fluently at least as much as at a basic level."
+                ),
                 code="order",
             )
         ]
@@ -562,10 +605,10 @@ def scoring_config_update(
     ``values``; the others keep their saved or default value). Suggestions and batch runs
     made from now on use them."""
     if not _coordinates(updated_by, programme.pk):
-        raise PermissionDenied("Only the programme's coordinators can change the scoring weights.")
+        raise PermissionDenied(_("Only the programme's coordinators can change the scoring weights."))
     unknown = set(values) - set(SCORING_FIELDS)
     if unknown:
-        raise ValidationError(dict.fromkeys(sorted(unknown), "Not a scoring weight."))
+        raise ValidationError(dict.fromkeys(sorted(unknown), _("Not a scoring weight.")))
     with transaction.atomic():
         config = ScoringConfig.objects.select_for_update().filter(
             programme=programme

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from matching.forms import MatchCreateForm
@@ -38,9 +38,9 @@ class MentorCheckForm(forms.Form):
 
     mentor = forms.ModelChoiceField(
         queryset=None,
-        label=_lazy("Mentor"),
-        empty_label=_lazy("Choose a mentor"),
-        error_messages={"invalid_choice": _lazy("Choose a mentor of this programme.")},
+        label=gettext_lazy("Mentor"),
+        empty_label=gettext_lazy("Choose a mentor"),
+        error_messages={"invalid_choice": gettext_lazy("Choose a mentor of this programme.")},
     )
 
     def __init__(self, *args, mentee, **kwargs) -> None:
@@ -219,13 +219,15 @@ class MatchCloseForm(forms.Form):
     """The close page's input; one optional field per outcome instrument (``measure_<id>``).
     The rules (note required, dates, measures) are ``match_close``'s."""
 
-    reason = forms.ChoiceField(label=_lazy("Reason"), choices=Match.ClosureReason.choices)
-    closed_on = forms.DateField(label=_lazy("Closed on"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=Match.ClosureReason.choices)
+    closed_on = forms.DateField(
+        label=gettext_lazy("Closed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     note = forms.CharField(
-        label=_lazy("Closure note"),
+        label=gettext_lazy("Closure note"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_lazy(
+        help_text=gettext_lazy(
             "Required for safeguarding and other. What happened, and what was agreed with the family."
         ),
     )
@@ -239,7 +241,7 @@ class MatchCloseForm(forms.Form):
                 required=False,
                 min_value=instrument.scale_min,
                 max_value=instrument.scale_max,
-                help_text=_lazy("Scale %(min)s–%(max)s")
+                help_text=gettext_lazy("Scale %(min)s–%(max)s")
                 % {"min": instrument.scale_min, "max": instrument.scale_max},
             )
 

@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,16 +29,19 @@ from django.views.decorators.http import require_POST
 
 from matching.batch import (
     batch_pair_list,
+    batch_pairs_worded,
     batch_run_accept,
     batch_run_create,
     batch_run_get_for_user,
     batch_run_list_visible_to,
     batch_run_rerun,
+    batch_unmatched_details,
     batch_unmatched_list,
+    batch_unmatched_worded,
     recruitment_needs,
 )
 from matching.engine import Part
-from matching.models import BatchPair, BatchRun, BatchUnmatched
+from matching.models import BatchPair, BatchRun
 from mentoring.audit import audit_record
 from mentoring.forms import add_service_errors
 from mentoring.models import AuditEvent, Mentee, Mentor, User
@@ -187,13 +190,14 @@ def _review_context(request: HttpRequest, run: BatchRun) -> dict:
         request.GET.get("page")
     )
     rows = batch_pair_list(run=run).in_bulk(list(pairs))
-    pair_rows = [rows[pk] for pk in pairs if pk in rows]
+    pair_rows = batch_pairs_worded(run=run, pairs=(rows[pk] for pk in pairs if pk in rows))
     for pair in pair_rows:
         pair.part_texts = [_part_text(part) for part in pair.parts]
     unmatched = Paginator(
         batch_unmatched_list(run=run).order_by("reason", "mentee_id"),
         UNMATCHED_PER_PAGE,
     ).get_page(request.GET.get("unmatched_page"))
+    unmatched.object_list = batch_unmatched_worded(run=run, rows=unmatched.object_list)
     waiting = run.waiting_count or 0
     gain = run.gain_over_greedy
     greedy = run.greedy_total_score
@@ -376,12 +380,7 @@ def batch_run_recruitment(request: HttpRequest, run_id: int) -> HttpResponse:
     if run.status == BatchRun.Status.DONE:
         for item in recruitment_needs(run=run):
             (by_language if item["dimension"] == "language" else by_background).append(item)
-        details = list(
-            BatchUnmatched.objects.filter(run=run)
-            .values("detail")
-            .annotate(count=Count("id"))
-            .order_by("-count", "detail")[:TOP_DETAILS]
-        )
+        details = batch_unmatched_details(run=run, limit=TOP_DETAILS)
     return render(
         request,
         "matching/batch/recruitment.html",

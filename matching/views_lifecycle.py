@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from matching.models import Match, MatchExclusion, ScoringConfig
@@ -47,12 +47,12 @@ STAFF = (User.Role.COORDINATOR, User.Role.ADMIN)
 class MatchDeclineForm(forms.Form):
     """The Decline form of one proposal; several share a page, so each has its own prefix."""
 
-    reason = forms.ChoiceField(label=_lazy("Why do you decline?"), choices=Match.DeclineReason.choices)
+    reason = forms.ChoiceField(label=gettext_lazy("Why do you decline?"), choices=Match.DeclineReason.choices)
     note = forms.CharField(
-        label=_lazy("Note"),
+        label=gettext_lazy("Note"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_lazy("Required when the reason is “Other”. Your coordinator reads it."),
+        help_text=gettext_lazy("Required when the reason is “Other”. Your coordinator reads it."),
     )
 
     def __init__(self, *args, match: Match, **kwargs) -> None:
@@ -62,23 +62,23 @@ class MatchDeclineForm(forms.Form):
 
 class MatchPauseForm(forms.Form):
     reason = forms.CharField(
-        label=_lazy("Why is the match paused?"),
+        label=gettext_lazy("Why is the match paused?"),
         max_length=Match._meta.get_field("pause_reason").max_length,
-        help_text=_lazy("For example: the family is abroad until March; the mentor is ill."),
+        help_text=gettext_lazy("For example: the family is abroad until March; the mentor is ill."),
     )
 
 
 class MatchExclusionForm(forms.Form):
     """Add a pair to the exclusion list: a mentor and a mentee of the programme."""
 
-    mentor = forms.ModelChoiceField(label=_lazy("Mentor"), queryset=Mentor.objects.none())
-    mentee = forms.ModelChoiceField(label=_lazy("Mentee"), queryset=Mentee.objects.none())
-    reason = forms.ChoiceField(label=_lazy("Reason"), choices=MatchExclusion.Reason.choices)
+    mentor = forms.ModelChoiceField(label=gettext_lazy("Mentor"), queryset=Mentor.objects.none())
+    mentee = forms.ModelChoiceField(label=gettext_lazy("Mentee"), queryset=Mentee.objects.none())
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=MatchExclusion.Reason.choices)
     note = forms.CharField(
-        label=_lazy("Note"),
+        label=gettext_lazy("Note"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_lazy("Required when the reason is “Other”."),
+        help_text=gettext_lazy("Required when the reason is “Other”."),
     )
 
     def __init__(self, *args, programme: Programme, **kwargs) -> None:
@@ -243,7 +243,7 @@ def _coordinated_programme(request: HttpRequest, programme_id: int) -> Programme
     """One of the programmes the user coordinates (admins: any); any other is not found."""
     programme = coordinated_programmes(user=request.user).filter(pk=programme_id).first()
     if programme is None:
-        raise NotFound("Programme not found.")
+        raise NotFound(_("Programme not found."))
     return programme
 
 

@@ -152,7 +152,8 @@ def test_each_pairs_parts_sum_to_its_score_and_concordance_is_counted(programme,
     assert pairs
     for pair in pairs:
         assert pair.score == sum(part["points"] for part in pair.parts)
-        assert all(set(part) == {"code", "points", "reason"} for part in pair.parts)
+        # "args": what the reason is worded from, to word it again in its reader's language.
+        assert all(set(part) == {"code", "points", "reason", "args"} for part in pair.parts)
     assert run.language_concordant_count == sum(pair.language_concordant for pair in pairs)
 
 
