@@ -14,6 +14,8 @@ read the reports of every one of them. ``figures/`` returns one breakdown of a d
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
@@ -26,11 +28,12 @@ from mentoring.errors import NotFound
 from mentoring.models import MigrantBackground, Programme
 from mentoring.permissions import reported_programmes
 from reports import figures as contract
+from reports.labels import figures_localized
 from reports.models import ReportSnapshot
 from reports.selectors import snapshot_get_for_user, snapshot_latest, snapshot_list_visible_to
 from reports.services import snapshot_parameters_clean, snapshot_request, snapshot_request_multi
 
-POPULATION_CHOICES = [("mentees", "Mentees"), ("mentors", "Mentors")]
+POPULATION_CHOICES = [("mentees", gettext_lazy("Mentees")), ("mentors", gettext_lazy("Mentors"))]
 
 # --- Serializers -----------------------------------------------------------------------------
 # The shape of ``figures`` (``reports.figures``, version 2), for the schema only: the stored
@@ -116,7 +119,9 @@ class ParticipationFiguresSerializer(serializers.Serializer):
 
 @extend_schema_field(ParticipationFiguresSerializer)
 class FiguresField(serializers.JSONField):
-    """The stored figures; an empty object until the snapshot is done."""
+    """The stored figures, their labels and definitions in the site's default language (the
+    ``figures/`` action gives a breakdown in the reader's); an empty object until the snapshot
+    is done."""
 
 
 @extend_schema_field({"type": "string", "enum": MigrantBackground.values})
@@ -206,13 +211,13 @@ class ReportSnapshotCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {
                     "programmes": [
-                        serializers.ErrorDetail("Give programme or programmes, not both.", code="invalid")
+                        serializers.ErrorDetail(_("Give programme or programmes, not both."), code="invalid")
                     ]
                 }
             )
         if "programme" not in attrs and "programmes" not in attrs:
             raise serializers.ValidationError(
-                {"programme": [serializers.ErrorDetail("This field is required.", code="required")]}
+                {"programme": [serializers.ErrorDetail(_("This field is required."), code="required")]}
             )
         return attrs
 
@@ -247,7 +252,7 @@ class ReportFiguresBreakdownSerializer(serializers.Serializer):
 
 class SnapshotNotDone(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "This snapshot is not done: it has no figures."
+    default_detail = gettext_lazy("This snapshot is not done: it has no figures.")
     default_code = "not_done"
 
 
@@ -344,10 +349,10 @@ class ReportSnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         parameters = snapshot_parameters_clean(data) if data else None
         programme = reported_programmes(user=request.user).filter(pk=programme_id).first()
         if programme is None:
-            raise NotFound("Programme not found.")
+            raise NotFound(_("Programme not found."))
         snapshot = snapshot_latest(programme=programme, parameters=parameters)
         if snapshot is None:
-            raise NotFound("No report of this programme has been generated yet.")
+            raise NotFound(_("No report of this programme has been generated yet."))
         return Response(ReportSnapshotSerializer(snapshot).data)
 
     @extend_schema(
@@ -369,6 +374,7 @@ class ReportSnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
             raise SnapshotNotDone()
         population_key = query.validated_data["population"]
         dimension = query.validated_data["dimension"]
+        figures = figures_localized(figures)  # labels and definitions in the reader's language
         population = figures["populations"][population_key]
         definitions = figures.get("definitions", {})
         body = {
@@ -384,5 +390,5 @@ class ReportSnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
             "breakdown": population["breakdowns"][dimension],
             "definitions": definitions,
         }
-        # The stored aggregates as they are (the serializer above documents their shape).
+        # The stored aggregates (the serializer above documents their shape).
         return Response(body)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from reports.figures import DISPARITY_HIGH, DISPARITY_LOW
 
@@ -37,6 +39,11 @@ class Value:
 
     value: float | None
     label: str
+
+
+def _decimal(value: float) -> str:
+    """A number as Python writes it, with the active language's decimal separator."""
+    return str(value).replace(".", formats.get_format("DECIMAL_SEPARATOR"))
 
 
 def _id(prefix: str) -> str:
@@ -149,7 +156,7 @@ def ratio_grid_chart(*, title: str, columns: list[str], rows: list[tuple[str, li
     for i, column in enumerate(columns):
         x = label_w + i * col_w
         body.append(_text(x, 14, _clip(column, 19), weight="600", fill=INK_SOFT, size=11))
-        body.append(_text(sx(x, 1.0), 28, "1.0", anchor="middle", fill=INK_SOFT, size=9))
+        body.append(_text(sx(x, 1.0), 28, _decimal(1.0), anchor="middle", fill=INK_SOFT, size=9))
     for r, (label, cells) in enumerate(rows):
         y = head_h + r * row_h
         if r % 2 == 0:
@@ -187,7 +194,10 @@ def ratio_grid_chart(*, title: str, columns: list[str], rows: list[tuple[str, li
         f"{label}: " + ", ".join(f"{col} {cell.label}" for col, cell in zip(columns, cells, strict=False))
         for label, cells in rows
     )
-    desc += f". Shaded band: {DISPARITY_LOW} to {DISPARITY_HIGH}; values outside it are flagged."
+    desc += ". " + _("Shaded band: %(low)s to %(high)s; values outside it are flagged.") % {
+        "low": _decimal(DISPARITY_LOW),
+        "high": _decimal(DISPARITY_HIGH),
+    }
     return _svg(width=width, height=height, title=title, desc=desc, body=body, css_class="chart--ratio")
 
 
@@ -284,10 +294,11 @@ def line_chart(
         y = max(y + 4, previous + 13)
         previous = y
         body.append(_text(left + plot_w + 8, y, text, fill=colour, weight="600", size=11))
+    withheld = _("withheld")
     desc = "; ".join(
         f"{name}: "
         + ", ".join(
-            f"{x} {'withheld' if v is None else f'{round(v * 100)} %'}"
+            f"{x} {withheld if v is None else f'{round(v * 100)} %'}"
             for x, v in zip(x_labels, values, strict=False)
         )
         for name, values in series

@@ -63,36 +63,42 @@ snapshot (``definitions``) so every reader shows what a figure means.
 
 People without active consent to anonymous statistics are counted in the group "no_consent" of
 every dimension, never under their background, language, gender or age band.
+
+The labels below are translated lazily; a snapshot stores them in the site's default language,
+and readers see them in theirs (``reports.labels``).
 """
 
 from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 VERSION = 3
 TOTAL = "__total__"
 NO_CONSENT = "no_consent"
 
 MENTEE_STAGES = [
-    ("referred", "Referred"),
-    ("intake_complete", "Intake complete"),
-    ("matched", "Matched"),
-    ("active_3_months", "Active 3 months"),
-    ("completed", "Closed with planned completion"),
+    ("referred", pgettext_lazy("funnel stage", "Referred")),
+    ("intake_complete", _("Intake complete")),
+    ("matched", pgettext_lazy("funnel stage", "Matched")),
+    ("active_3_months", _("Active 3 months")),
+    ("completed", _("Closed with planned completion")),
 ]
 MENTOR_STAGES = [
-    ("applied", "Applied"),
-    ("screened", "Screened"),
-    ("trained", "Trained"),
-    ("approved", "Approved"),
-    ("matched", "Matched"),
-    ("retained_6_months", "Retained 6 months"),
+    ("applied", _("Applied")),
+    ("screened", _("Screened")),
+    ("trained", _("Trained")),
+    ("approved", _("Approved")),
+    ("matched", pgettext_lazy("funnel stage", "Matched")),
+    ("retained_6_months", _("Retained 6 months")),
 ]
 
 DIMENSIONS = [
-    ("migrant_background", "Migrant background"),
-    ("preferred_language", "Preferred language"),
-    ("cultural_background", "Cultural background"),
-    ("gender", "Gender"),
-    ("age_band", "Age band"),
+    ("migrant_background", _("Migrant background")),
+    ("preferred_language", _("Preferred language")),
+    ("cultural_background", _("Cultural background")),
+    ("gender", _("Gender")),
+    ("age_band", _("Age band")),
 ]
 
 # Metrics whose group ÷ reference-group ratio is reported and flagged.

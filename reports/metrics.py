@@ -7,14 +7,16 @@ PostgreSQL and a window-ranked subquery elsewhere, so both give the same numbers
 queries depends on the number of dimensions, never on the number of people. Nothing here returns
 a row about a person; every count passes ``reports.suppression`` before it leaves this module.
 
-Public surface: ``compute_population``, ``compute_participation``, ``DEFINITIONS`` and
-``floor_queries`` (the bare aggregates, for the benchmark that compares a snapshot with them).
+Public surface: ``compute_population``, ``compute_participation``, ``DEFINITIONS`` (lazily
+translated; ``definitions_text`` gives them in one language) and ``floor_queries`` (the bare
+aggregates, for the benchmark that compares a snapshot with them).
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import (
@@ -39,7 +41,10 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, Lower, RowNumber, Trim
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from matching.models import Match
 from mentoring.models import (
@@ -76,8 +81,13 @@ NO_LANGUAGE = "none"
 NO_BACKGROUND = "none"
 MULTIPLE = "multiple"
 
-NO_CONSENT_LABEL = "Not used (no consent to statistics)"
-OTHER_LABEL = "Other groups combined"
+NO_CONSENT_LABEL = _("Not used (no consent to statistics)")
+OTHER_LABEL = _("Other groups combined")
+TOTAL_LABEL = pgettext_lazy("report group", "All")
+NO_LANGUAGE_LABEL = _("No preferred language recorded")
+MULTIPLE_LABEL = _("More than one background")
+NO_BACKGROUND_LABEL = _("No background recorded")
+NOT_STATED_LABEL = pgettext_lazy("report group", "Not stated")
 
 # Self-described gender is free text; these (lower-cased, trimmed) answers are read as the
 # three reported groups, everything else as "another gender", blank as "not stated". The
@@ -95,75 +105,103 @@ NOT_STATED_WORDS = [
 ]  # fmt: skip
 
 GENDER_GROUPS = [
-    ("woman", "Woman"),
-    ("man", "Man"),
-    ("another", "Another gender"),
-    (NOT_STATED, "Not stated"),
+    ("woman", _("Woman")),
+    ("man", _("Man")),
+    ("another", _("Another gender")),
+    (NOT_STATED, NOT_STATED_LABEL),
 ]
 DIMENSION_LABELS = dict(DIMENSIONS)
 
-DEFINITIONS: dict[str, str] = {
-    "funnel": (
+
+def _filled(message: str, **params) -> str:
+    """``message`` (lazily translated) with its ``%(placeholders)s`` filled when it is read, in
+    the reader's language: labels translated and numbers written as that language writes them."""
+
+    def build() -> str:
+        values = {
+            key: str(value)
+            if isinstance(value, Promise)
+            else formats.number_format(value)
+            if isinstance(value, float | Decimal)
+            else value
+            for key, value in params.items()
+        }
+        return str(message) % values
+
+    return lazy(build, str)()
+
+
+DEFINITIONS: dict[str, str] = {  # lazily translated: read them with the reader's language active
+    "funnel": _(
         "How many people of each group reached each stage, at any time up to the end of the "
         "period (or the data's as-of date). Stages are nested: someone who reached a later stage "
         "is counted at every earlier one, so each stage is at most the one before it."
     ),
-    "referred": "Mentees: every parent or pupil referred to the programme (entry stage).",
-    "intake_complete": "Mentees whose intake (consent, needs assessment, baseline) was completed.",
-    "matched": ("People with at least one match that has started (a start date: active, paused or closed)."),
-    "active_3_months": (
-        f"Mentees with a match that started at least {ACTIVE_DAYS} days before the end of the "
-        f"period and was not closed within its first {ACTIVE_DAYS} days."
+    "referred": _("Mentees: every parent or pupil referred to the programme (entry stage)."),
+    "intake_complete": _("Mentees whose intake (consent, needs assessment, baseline) was completed."),
+    "matched": _("People with at least one match that has started (a start date: active, paused or closed)."),
+    "active_3_months": _filled(
+        _(
+            "Mentees with a match that started at least %(days)s days before the end of the "
+            "period and was not closed within its first %(days)s days."
+        ),
+        days=ACTIVE_DAYS,
     ),
-    "completed": "Mentees with a match closed with the reason “planned completion”.",
-    "applied": "Mentors: every volunteer who applied (entry stage).",
-    "screened": (
+    "completed": _("Mentees with a match closed with the reason “planned completion”."),
+    "applied": _("Mentors: every volunteer who applied (entry stage)."),
+    "screened": _(
         "Mentors who passed screening: moved on to training (or later) in their lifecycle "
         "history, or with a training record."
     ),
-    "trained": "Mentors whose training was completed (the date is recorded).",
-    "approved": "Mentors approved to be matched (the approval date is recorded).",
-    "retained_6_months": (
-        f"Mentors whose first match started at least {RETAINED_DAYS} days before the end of the "
-        f"period and who did not leave within {RETAINED_DAYS} days of it."
+    "trained": _("Mentors whose training was completed (the date is recorded)."),
+    "approved": _("Mentors approved to be matched (the approval date is recorded)."),
+    "retained_6_months": _filled(
+        _(
+            "Mentors whose first match started at least %(days)s days before the end of the "
+            "period and who did not leave within %(days)s days of it."
+        ),
+        days=RETAINED_DAYS,
     ),
-    "conversion": (
+    "conversion": _(
         "Reached the stage ÷ reached the stage before it, within the group. Withheld when either "
         "count is withheld or the earlier count is below k."
     ),
-    "representation": (
+    "representation": _(
         "The group's share of everyone at the stage ÷ its share of everyone at entry: 1.0 means "
         "the group is as well represented at the stage as when it entered; below 1.0, it drops "
         "out more than others."
     ),
-    "median_days_to_match": (
+    "median_days_to_match": _(
         "Median days from intake complete to the start of the first match (mentees), or from "
         "approval to the start of the first match (mentors). Withheld when fewer than k people "
         "have both dates."
     ),
-    "median_match_days": (
+    "median_match_days": _(
         "Median days from a match's start to its close, or to the end of the period while it "
         "is open. Withheld when the group has fewer than k started matches."
     ),
-    "sessions_per_active_month": (
-        "Session logs held up to the end of the period ÷ the months the group's matches were "
-        f"open (a month is {DAYS_PER_MONTH:.2f} days). Withheld below k started matches."
+    "sessions_per_active_month": _filled(
+        _(
+            "Session logs held up to the end of the period ÷ the months the group's matches were "
+            "open (a month is %(days)s days). Withheld below k started matches."
+        ),
+        days=Decimal(f"{DAYS_PER_MONTH:.2f}"),
     ),
-    "early_closure_rate": (
-        f"Matches closed within {ACTIVE_DAYS} days of their start or before their planned end ÷ "
-        "closed matches."
+    "early_closure_rate": _filled(
+        _("Matches closed within %(days)s days of their start or before their planned end ÷ closed matches."),
+        days=ACTIVE_DAYS,
     ),
-    "language_concordance": (
+    "language_concordance": _(
         "Started matches in which the mentor speaks the mentee's preferred language ÷ started "
         "matches whose mentee has a preferred language. Only matches where both people consent "
         "to anonymous statistics count."
     ),
-    "culture_concordance": (
+    "culture_concordance": _(
         "Started matches in which mentor and mentee share a cultural background ÷ started "
         "matches where both have one recorded. Only matches where both people consent to "
         "anonymous statistics count."
     ),
-    "outcome_change": (
+    "outcome_change": _(
         "Mentees: mean change on the programme's headline outcome instrument between the baseline "
         "and the latest measure (the one at closure, or the midway one while there is none), over "
         "the mentees who have both, measured up to the end of the period; a rise means a higher "
@@ -171,51 +209,67 @@ DEFINITIONS: dict[str, str] = {
         "the group's count is withheld. Mentors: always empty, as a mentor's change is not an "
         "outcome measure."
     ),
-    "matched_rate": "Matched ÷ entered (referred mentees, applied mentors).",
-    "completion_rate": (
+    "matched_rate": _("Matched ÷ entered (referred mentees, applied mentors)."),
+    "completion_rate": _(
         "Mentees: closed with planned completion ÷ matched. Mentors: retained 6 months ÷ matched."
     ),
-    "disparity": (
-        "A group's rate ÷ the reference group's rate. For migrant background the reference is "
-        "the chosen reference group (“No migrant background” unless the manager picks another); "
-        "for the other dimensions it is everyone in the population. Flagged when below "
-        f"{DISPARITY_LOW} or above {DISPARITY_HIGH}; empty when either rate is withheld or the "
-        "reference rate is zero."
+    "disparity": _filled(
+        _(
+            "A group's rate ÷ the reference group's rate. For migrant background the reference is "
+            "the chosen reference group (“No migrant background” unless the manager picks another); "
+            "for the other dimensions it is everyone in the population. Flagged when below "
+            "%(low)s or above %(high)s; empty when either rate is withheld or the "
+            "reference rate is zero."
+        ),
+        low=DISPARITY_LOW,
+        high=DISPARITY_HIGH,
     ),
-    "groups": (
+    "groups": _(
         "Each person is in exactly one group of every dimension, so groups add up to the total. "
         "Preferred language: the language marked preferred (“none” when none is). Cultural "
         "background: the one recorded, “multiple” when several are, “none” when none is. "
         "Gender: the self-description read as woman, man, another gender, or not stated. Age "
         "band: as recorded, or not stated."
     ),
-    "no_consent": (
-        "People without active consent to anonymous statistics are counted only in the group "
-        f"“{NO_CONSENT_LABEL}” of every dimension, never under their background, language, "
-        "gender or age band."
+    "no_consent": _filled(
+        _(
+            "People without active consent to anonymous statistics are counted only in the group "
+            "“%(group)s” of every dimension, never under their background, language, "
+            "gender or age band."
+        ),
+        group=NO_CONSENT_LABEL,
     ),
-    "suppression": (
-        "Counts below k are shown as “< k”. Groups of fewer than k people are counted together "
-        f"in the line “{OTHER_LABEL}” (listed under it), with the next smallest group added "
-        "while that line would still hold fewer than k; their own figures are all withheld. "
-        "Where the total of a stage would let a small count be worked out, a second count is "
-        "withheld too (shown as “withheld”). Every rate, median, mean or ratio whose "
-        "denominator is below k, or built on a withheld count, is withheld, and so is every "
-        "figure about matches that rests on fewer than k people. Denominators of match rates "
-        "are never shown."
+    "suppression": _filled(
+        _(
+            "Counts below k are shown as “< k”. Groups of fewer than k people are counted together "
+            "in the line “%(other)s” (listed under it), with the next smallest group added "
+            "while that line would still hold fewer than k; their own figures are all withheld. "
+            "Where the total of a stage would let a small count be worked out, a second count is "
+            "withheld too (shown as “withheld”). Every rate, median, mean or ratio whose "
+            "denominator is below k, or built on a withheld count, is withheld, and so is every "
+            "figure about matches that rests on fewer than k people. Denominators of match rates "
+            "are never shown."
+        ),
+        other=OTHER_LABEL,
     ),
-    "period": (
+    "period": _(
         "People who entered (referred or applied) between the period's start and end, followed "
         "up to the end of the period or the data's as-of date, whichever is earlier. Without a "
         "period: everyone, up to the as-of date."
     ),
-    "migrant_share_mentees": "First plus second generation ÷ all referred mentees.",
-    "migrant_share_mentors": "First plus second generation ÷ all mentors who applied.",
-    "mentor_to_mentee_ratio": (
+    "migrant_share_mentees": _("First plus second generation ÷ all referred mentees."),
+    "migrant_share_mentors": _("First plus second generation ÷ all mentors who applied."),
+    "mentor_to_mentee_ratio": _(
         "Migrant share among mentors ÷ migrant share among mentees: 1.0 means migrants take part "
         "as mentors as much as they do as mentees."
     ),
 }
+
+
+def definitions_text(language: str) -> dict[str, str]:
+    """``DEFINITIONS`` as plain text in ``language`` (what a snapshot stores)."""
+    with translation.override(language):
+        return {key: str(text) for key, text in DEFINITIONS.items()}
 
 
 # --- SQL building blocks ---------------------------------------------------------------------
@@ -569,17 +623,17 @@ def _group_lists(*, programme_ids: list[int]) -> dict[str, list[tuple[str, str]]
         "migrant_background": [*MigrantBackground.choices, no_consent],
         "preferred_language": [
             *((code, language_name(code)) for code in languages),
-            (NO_LANGUAGE, "No preferred language recorded"),
+            (NO_LANGUAGE, NO_LANGUAGE_LABEL),
             no_consent,
         ],
         "cultural_background": [
             *backgrounds.items(),
-            (MULTIPLE, "More than one background"),
-            (NO_BACKGROUND, "No background recorded"),
+            (MULTIPLE, MULTIPLE_LABEL),
+            (NO_BACKGROUND, NO_BACKGROUND_LABEL),
             no_consent,
         ],
         "gender": [*GENDER_GROUPS, no_consent],
-        "age_band": [*AgeBand.choices, (NOT_STATED, "Not stated"), no_consent],
+        "age_band": [*AgeBand.choices, (NOT_STATED, NOT_STATED_LABEL), no_consent],
     }
 
 
@@ -734,11 +788,11 @@ def compute_population(
                 match_row=match_rows[OTHER],
                 **common,
             )
-            other["pooled_groups"] = [labels[group] for group in suppressed.pooled]
+            other["pooled_groups"] = [str(labels[group]) for group in suppressed.pooled]
             rows.append(other)
         total = _group_figures(
             group=TOTAL,
-            label="All",
+            label=TOTAL_LABEL,
             medians=raw[TOTAL],
             match_row=total_matches,
             **common,
@@ -749,10 +803,10 @@ def compute_population(
             reference = total["_rates"]
         for row in [*rows, total]:
             row["disparity"] = _disparity(row.pop("_rates"), reference)
-        breakdowns[dimension] = {"label": dimension_label, "groups": rows, "total": total}
+        breakdowns[dimension] = {"label": str(dimension_label), "groups": rows, "total": total}
 
     return {
-        "stages": [{"key": key, "label": label} for key, label in spec.stages],
+        "stages": [{"key": key, "label": str(label)} for key, label in spec.stages],
         "breakdowns": breakdowns,
     }
 
@@ -803,7 +857,7 @@ def _group_figures(
         group_rates = dict.fromkeys(group_rates)
     return {
         "group": group,
-        "label": label,
+        "label": str(label),
         "funnel": {stage: cell.as_dict() for stage, cell in funnel.items()},
         "conversion": conversion,
         "representation": representation,

@@ -8,6 +8,7 @@ of them.
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from mentoring.errors import NotFound
 from mentoring.models import Programme, User
@@ -43,7 +44,7 @@ def snapshot_get_for_user(*, user: User, snapshot_id: int) -> ReportSnapshot:
     try:
         return snapshot_list_visible_to(user=user).get(pk=snapshot_id)
     except ReportSnapshot.DoesNotExist as exc:
-        raise NotFound("Snapshot not found.") from exc
+        raise NotFound(_("Snapshot not found.")) from exc
 
 
 def snapshot_latest(

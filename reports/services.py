@@ -11,6 +11,10 @@ left alone.
 
 ``snapshot_compute`` runs the same steps in the calling process (tests, the benchmark,
 ``manage.py shell``).
+
+A snapshot's labels and definitions are stored in the site's default language
+(``settings.LANGUAGE_CODE``), whoever asked for it; readers see them in their own language
+(``reports.labels``).
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import logging
 import time
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from mentoring.models import MigrantBackground, Programme, User
 from reports import figures as contract
@@ -59,7 +65,7 @@ def _clean_date(value, *, field: str, errors: dict) -> str | None:
             return datetime.date.fromisoformat(value).isoformat()
         except ValueError:
             pass
-    errors[field] = ValidationError("Give a date as YYYY-MM-DD.", code="invalid_date")
+    errors[field] = ValidationError(_("Give a date as YYYY-MM-DD."), code="invalid_date")
     return None
 
 
@@ -71,20 +77,22 @@ def snapshot_parameters_clean(parameters: dict | None) -> dict:
         parameters = {}
     if not isinstance(parameters, dict):
         raise ValidationError(
-            {"parameters": ValidationError("Give the parameters as an object.", code="invalid")}
+            {"parameters": ValidationError(_("Give the parameters as an object."), code="invalid")}
         )
     errors: dict[str, ValidationError] = {}
     for key in parameters:
         if key not in DEFAULT_PARAMETERS:
-            errors[str(key)] = ValidationError("Unknown parameter.", code="unknown")
+            errors[str(key)] = ValidationError(_("Unknown parameter."), code="unknown")
     start = _clean_date(parameters.get("period_start"), field="period_start", errors=errors)
     end = _clean_date(parameters.get("period_end"), field="period_end", errors=errors)
     if start and end and start > end:
-        errors["period_end"] = ValidationError("The period cannot end before it starts.", code="before_start")
+        errors["period_end"] = ValidationError(
+            _("The period cannot end before it starts."), code="before_start"
+        )
     reference = parameters.get("reference_group") or DEFAULT_PARAMETERS["reference_group"]
     if reference not in MigrantBackground.values:
         errors["reference_group"] = ValidationError(
-            "Choose one of: %(choices)s.",
+            _("Choose one of: %(choices)s."),
             code="invalid_choice",
             params={"choices": ", ".join(MigrantBackground.values)},
         )
@@ -164,7 +172,7 @@ def snapshot_request_multi(
     programmes = sorted({p.pk: p for p in programmes}.values(), key=lambda p: p.pk)
     if not programmes:
         raise ValidationError(
-            {"programmes": ValidationError("Choose at least one programme.", code="required")}
+            {"programmes": ValidationError(_("Choose at least one programme."), code="required")}
         )
     if len(programmes) == 1:
         return snapshot_request(
@@ -219,15 +227,16 @@ def snapshot_programme_ids(snapshot: ReportSnapshot) -> list[int]:
 def _compute_population(*, snapshot: ReportSnapshot, population: str) -> dict:
     """One part's figures: ``metrics.compute_population`` over the snapshot's programmes."""
     parameters = snapshot_parameters_clean(snapshot.parameters)
-    return metrics.compute_population(
-        programme_ids=snapshot_programme_ids(snapshot),
-        population=population,
-        k=snapshot.small_cell_k,
-        period_start=_date_or_none(parameters["period_start"]),
-        period_end=_date_or_none(parameters["period_end"]),
-        reference_group=parameters["reference_group"],
-        as_of=timezone.localdate(snapshot.data_as_of) if snapshot.data_as_of else None,
-    )
+    with translation.override(settings.LANGUAGE_CODE):  # stored labels: the default language
+        return metrics.compute_population(
+            programme_ids=snapshot_programme_ids(snapshot),
+            population=population,
+            k=snapshot.small_cell_k,
+            period_start=_date_or_none(parameters["period_start"]),
+            period_end=_date_or_none(parameters["period_end"]),
+            reference_group=parameters["reference_group"],
+            as_of=timezone.localdate(snapshot.data_as_of) if snapshot.data_as_of else None,
+        )
 
 
 def _date_or_none(value: str | None) -> datetime.date | None:
@@ -322,7 +331,7 @@ def _assemble(snapshot: ReportSnapshot) -> None:
         "k": k,
         "reference_group": parameters["reference_group"],
         "period": {"start": parameters["period_start"], "end": parameters["period_end"]},
-        "definitions": metrics.DEFINITIONS,
+        "definitions": metrics.definitions_text(settings.LANGUAGE_CODE),
         "populations": {population: results[population] for population in POPULATIONS},
         "participation": metrics.compute_participation(
             mentees=results["mentees"], mentors=results["mentors"], k=k

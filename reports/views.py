@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -38,6 +39,7 @@ from mentoring.permissions import reported_programmes
 from mentoring.views import role_required
 from reports import charts, exports
 from reports import figures as contract
+from reports.labels import figures_localized
 from reports.models import ReportSnapshot
 from reports.selectors import snapshot_get_for_user
 from reports.services import parameters_key, snapshot_request
@@ -47,7 +49,7 @@ KIND = ReportSnapshot.Kind.PARTICIPATION
 TREND_LENGTH = 8
 
 POPULATIONS = {"mentees": gettext_lazy("Mentees"), "mentors": gettext_lazy("Mentors")}
-DIMENSIONS = {key: gettext_lazy(label) for key, label in contract.DIMENSIONS}
+DIMENSIONS = dict(contract.DIMENSIONS)
 REFERENCE_GROUPS = [(value, label) for value, label in MigrantBackground.choices]
 
 
@@ -233,7 +235,7 @@ def _group_view(group: dict, *, stages: list[dict], reference: str | None) -> di
         "pooled": group.get("pooled", False),
         "pooled_groups": group.get("pooled_groups", []),
         "funnel": [
-            {**(group["funnel"].get(key) or exports.MISSING_CELL), "stage": key} for key in stage_keys
+            {**(group["funnel"].get(key) or exports.missing_cell()), "stage": key} for key in stage_keys
         ],
         "conversion": [exports.display_rate(group["conversion"].get(key)) for key in stage_keys[1:]],
         "representation": [exports.display_ratio(group["representation"].get(key)) for key in stage_keys[1:]],
@@ -253,7 +255,9 @@ def _group_view(group: dict, *, stages: list[dict], reference: str | None) -> di
 
 
 def _figures_view(figures: dict, *, population: str, dimension: str, trend: list | None = None) -> dict:
-    """Everything the page shows of one population and dimension of a snapshot."""
+    """Everything the page shows of one population and dimension of a snapshot, in the
+    reader's language."""
+    figures = figures_localized(figures)
     definitions = figures.get("definitions", {})
     pop = figures["populations"][population]
     breakdown = pop["breakdowns"][dimension]
@@ -323,6 +327,8 @@ def _figures_view(figures: dict, *, population: str, dimension: str, trend: list
             "key": "entered",
             "label": stage_labels[0],
             "value": total["funnel"][0]["display"],
+            # A count hidden to protect another ("withheld", in the reader's language).
+            "withheld": total["funnel"][0]["display"] == _("withheld"),
             "definition": _definition(definitions, "funnel", stages[0]["key"]),
         },
         {
@@ -350,7 +356,9 @@ def _figures_view(figures: dict, *, population: str, dimension: str, trend: list
 
     trend_view = None
     if trend:
-        labels = [generated_at.strftime("%d %b") if generated_at else "" for generated_at, _b in trend]
+        labels = [
+            formats.date_format(generated_at, "d M") if generated_at else "" for generated_at, _b in trend
+        ]
         stage_keys = [stage["key"] for stage in stages]
         series = []
         for g in raw_groups:
@@ -415,7 +423,7 @@ def _participation_view(figures: dict) -> dict | None:
     participation = figures.get("participation") or {}
     if not participation:
         return None
-    definitions = figures.get("definitions", {})
+    definitions = figures_localized(figures).get("definitions", {})
     mentees, mentors = participation.get("migrant_share_mentees"), participation.get("migrant_share_mentors")
     return {
         "mentees": exports.display_rate(mentees),

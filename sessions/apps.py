@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SessionsConfig(AppConfig):
@@ -10,5 +11,5 @@ class SessionsConfig(AppConfig):
 
     name = "sessions"
     label = "mentoring_sessions"
-    verbose_name = "Session logs"
+    verbose_name = _("Session logs")
     default_auto_field = "django.db.models.BigAutoField"

@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from matching.models import Match
 from mentoring.models import SessionMode
@@ -17,18 +19,18 @@ from mentoring.vocabulary import validate_language_code
 
 
 class Participant(models.TextChoices):
-    PARENT = "parent", "Parent"
-    PUPIL = "pupil", "Pupil"
-    TEACHER = "teacher", "Teacher"
+    PARENT = "parent", _("Parent")
+    PUPIL = "pupil", _("Pupil")
+    TEACHER = "teacher", _("Teacher")
 
 
 class Topic(models.TextChoices):
-    SCHOOL_SYSTEM = "school_system", "School-system orientation"
-    HOMEWORK = "homework", "Homework support"
-    PARENT_TEACHER = "parent_teacher", "Parent–teacher meetings"
-    BILINGUAL = "bilingual", "Bilingual upbringing"
-    LOCAL_LANGUAGE = "local_language", "Local language"
-    WELL_BEING = "well_being", "Well-being"
+    SCHOOL_SYSTEM = "school_system", _("School-system orientation")
+    HOMEWORK = "homework", _("Homework support")
+    PARENT_TEACHER = "parent_teacher", _("Parent–teacher meetings")
+    BILINGUAL = "bilingual", _("Bilingual upbringing")
+    LOCAL_LANGUAGE = "local_language", _("Local language")
+    WELL_BEING = "well_being", _("Well-being")
 
 
 class SessionLog(models.Model):
@@ -41,34 +43,54 @@ class SessionLog(models.Model):
 
     EDIT_WINDOW = datetime.timedelta(days=7)
 
-    match = models.ForeignKey(Match, on_delete=models.PROTECT, related_name="session_logs")
+    match = models.ForeignKey(
+        Match, on_delete=models.PROTECT, related_name="session_logs", verbose_name=_("match")
+    )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="session_logs"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="session_logs",
+        verbose_name=_("author"),
     )
-    held_on = models.DateField()
+    held_on = models.DateField(verbose_name=_("held on"))
     duration_minutes = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(5), MaxValueValidator(600)]
+        validators=[MinValueValidator(5), MaxValueValidator(600)], verbose_name=_("duration minutes")
     )
-    mode = models.CharField(max_length=10, choices=SessionMode.choices)
-    participants = models.JSONField(default=list, help_text="Who took part: parent, pupil, teacher")
-    topics = models.JSONField(default=list, blank=True)
+    mode = models.CharField(max_length=10, choices=SessionMode.choices, verbose_name=_("mode"))
+    participants = models.JSONField(
+        default=list, help_text=_("Who took part: parent, pupil, teacher"), verbose_name=_("participants")
+    )
+    topics = models.JSONField(default=list, blank=True, verbose_name=_("topics"))
     language = models.CharField(
-        max_length=3, validators=[validate_language_code], help_text="ISO 639 code of the language used"
+        max_length=3,
+        validators=[validate_language_code],
+        help_text=_("ISO 639 code of the language used"),
+        verbose_name=_("language"),
     )
-    interpreter_used = models.BooleanField(default=False)
-    notes = models.TextField(blank=True, help_text="Private to the mentor and coordinators")
-    follow_ups = models.TextField(blank=True)
-    idempotency_key = models.UUIDField(null=True, blank=True)
+    interpreter_used = models.BooleanField(default=False, verbose_name=_("interpreter used"))
+    notes = models.TextField(
+        blank=True, help_text=_("Private to the mentor and coordinators"), verbose_name=_("notes")
+    )
+    follow_ups = models.TextField(blank=True, verbose_name=_("follow ups"))
+    idempotency_key = models.UUIDField(null=True, blank=True, verbose_name=_("idempotency key"))
     # One meeting with several of the mentor's mentees of a family (a mother and her son) is
     # written once and stored as one log per match, all carrying the same ``shared_key``.
-    shared_key = models.UUIDField(null=True, blank=True, db_index=True)
+    shared_key = models.UUIDField(null=True, blank=True, db_index=True, verbose_name=_("shared key"))
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("session log")
+        verbose_name_plural = _("session logs")
         ordering = ["-held_on", "-id"]
         constraints = [
             # The key is kept on the log of the match the mentor logged for; the other logs of
@@ -90,9 +112,9 @@ class SessionLog(models.Model):
 
 
 class OutcomeStage(models.TextChoices):
-    BASELINE = "baseline", "Baseline (at intake)"
-    MIDWAY = "midway", "Midway"
-    CLOSURE = "closure", "At closure"
+    BASELINE = "baseline", _("Baseline (at intake)")
+    MIDWAY = "midway", _("Midway")
+    CLOSURE = "closure", _("At closure")
 
 
 class OutcomeInstrument(models.Model):
@@ -101,17 +123,22 @@ class OutcomeInstrument(models.Model):
     instrument is the one equality reports show the change of."""
 
     programme = models.ForeignKey(
-        "mentoring.Programme", on_delete=models.CASCADE, related_name="outcome_instruments"
+        "mentoring.Programme",
+        on_delete=models.CASCADE,
+        related_name="outcome_instruments",
+        verbose_name=_("programme"),
     )
-    code = models.SlugField(max_length=40)
-    name = models.CharField(max_length=120)
-    scale_min = models.DecimalField(max_digits=6, decimal_places=2)
-    scale_max = models.DecimalField(max_digits=6, decimal_places=2)
-    higher_is_better = models.BooleanField(default=True)
-    is_headline = models.BooleanField(default=False)
-    order = models.PositiveSmallIntegerField(default=0)
+    code = models.SlugField(max_length=40, verbose_name=_("code"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    scale_min = models.DecimalField(max_digits=6, decimal_places=2, verbose_name=_("scale min"))
+    scale_max = models.DecimalField(max_digits=6, decimal_places=2, verbose_name=_("scale max"))
+    higher_is_better = models.BooleanField(default=True, verbose_name=_("higher is better"))
+    is_headline = models.BooleanField(default=False, verbose_name=_("is headline"))
+    order = models.PositiveSmallIntegerField(default=0, verbose_name=_("order"))
 
     class Meta:
+        verbose_name = _("outcome instrument")
+        verbose_name_plural = _("outcome instruments")
         ordering = ["order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["programme", "code"], name="outcome_instrument_unique_code"),
@@ -130,17 +157,30 @@ class OutcomeInstrument(models.Model):
 class OutcomeMeasure(models.Model):
     """One mentee's score on one instrument at baseline, midway or closure."""
 
-    mentee = models.ForeignKey("mentoring.Mentee", on_delete=models.CASCADE, related_name="outcome_measures")
-    instrument = models.ForeignKey(OutcomeInstrument, on_delete=models.PROTECT, related_name="measures")
-    stage = models.CharField(max_length=10, choices=OutcomeStage.choices)
-    value = models.DecimalField(max_digits=6, decimal_places=2)
-    measured_on = models.DateField()
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    mentee = models.ForeignKey(
+        "mentoring.Mentee",
+        on_delete=models.CASCADE,
+        related_name="outcome_measures",
+        verbose_name=_("mentee"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    instrument = models.ForeignKey(
+        OutcomeInstrument, on_delete=models.PROTECT, related_name="measures", verbose_name=_("instrument")
+    )
+    stage = models.CharField(max_length=10, choices=OutcomeStage.choices, verbose_name=_("stage"))
+    value = models.DecimalField(max_digits=6, decimal_places=2, verbose_name=_("value"))
+    measured_on = models.DateField(verbose_name=_("measured on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("outcome measure")
+        verbose_name_plural = _("outcome measures")
         ordering = ["measured_on", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -156,14 +196,22 @@ class OutcomeMeasure(models.Model):
 class SessionLogRevision(models.Model):
     """One change to a session log: who changed what, from which value to which."""
 
-    log = models.ForeignKey(SessionLog, on_delete=models.CASCADE, related_name="revisions")
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    log = models.ForeignKey(
+        SessionLog, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("log")
     )
-    changed_at = models.DateTimeField(default=timezone.now)
-    changes = models.JSONField(help_text="{field: [before, after]}")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(default=timezone.now, verbose_name=_("changed at"))
+    changes = models.JSONField(help_text="{field: [before, after]}", verbose_name=_("changes"))
 
     class Meta:
+        verbose_name = _("session log revision")
+        verbose_name_plural = _("session log revisions")
         ordering = ["changed_at", "id"]
 
     def __str__(self) -> str:
@@ -174,14 +222,19 @@ class SessionTopic(models.Model):
     """A topic of the programme's own vocabulary. A programme without any uses ``Topic``."""
 
     programme = models.ForeignKey(
-        "mentoring.Programme", on_delete=models.CASCADE, related_name="session_topics"
+        "mentoring.Programme",
+        on_delete=models.CASCADE,
+        related_name="session_topics",
+        verbose_name=_("programme"),
     )
-    code = models.SlugField(max_length=40)
-    name = models.CharField(max_length=120)
-    order = models.PositiveSmallIntegerField(default=0)
-    is_active = models.BooleanField(default=True)
+    code = models.SlugField(max_length=40, verbose_name=_("code"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    order = models.PositiveSmallIntegerField(default=0, verbose_name=_("order"))
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
 
     class Meta:
+        verbose_name = _("session topic")
+        verbose_name_plural = _("session topics")
         ordering = ["order", "name"]
         constraints = [
             models.UniqueConstraint(fields=["programme", "code"], name="session_topic_unique_code")
@@ -214,58 +267,96 @@ class Concern(models.Model):
     programme's coordinators. open → acknowledged → referred → closed (referral is optional)."""
 
     class Severity(models.TextChoices):
-        LOW = "low", "Low: keep an eye on it"
-        MEDIUM = "medium", "Medium: talk about it this week"
-        HIGH = "high", "High: act today"
-        URGENT = "urgent", "Urgent: a child may be at risk now"
+        LOW = "low", _("Low: keep an eye on it")
+        MEDIUM = "medium", _("Medium: talk about it this week")
+        HIGH = "high", _("High: act today")
+        URGENT = "urgent", _("Urgent: a child may be at risk now")
 
     class Kind(models.TextChoices):
-        SAFEGUARDING = "safeguarding", "Safeguarding"
-        WELL_BEING = "well_being", "Well-being"
-        SCHOOL = "school", "School"
-        OTHER = "other", "Other"
+        SAFEGUARDING = "safeguarding", _("Safeguarding")
+        WELL_BEING = "well_being", _("Well-being")
+        SCHOOL = "school", _("School")
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        REFERRED = "referred", "Referred"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", pgettext_lazy("concern status", "Open")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        REFERRED = "referred", _("Referred")
+        CLOSED = "closed", pgettext_lazy("concern status", "Closed")
 
     class ReferredTo(models.TextChoices):
-        SOCIAL_SERVICES = "social_services", "Social services"
-        SCHOOL = "school", "School"
-        HEALTH = "health", "Health services"
-        POLICE = "police", "Police"
-        OTHER = "other", "Other"
+        SOCIAL_SERVICES = "social_services", _("Social services")
+        SCHOOL = "school", _("School")
+        HEALTH = "health", _("Health services")
+        POLICE = "police", _("Police")
+        OTHER = "other", _("Other")
 
-    programme = models.ForeignKey("mentoring.Programme", on_delete=models.PROTECT, related_name="concerns")
-    mentee = models.ForeignKey("mentoring.Mentee", on_delete=models.PROTECT, related_name="concerns")
-    match = models.ForeignKey(Match, null=True, blank=True, on_delete=models.PROTECT, related_name="concerns")
+    programme = models.ForeignKey(
+        "mentoring.Programme", on_delete=models.PROTECT, related_name="concerns", verbose_name=_("programme")
+    )
+    mentee = models.ForeignKey(
+        "mentoring.Mentee", on_delete=models.PROTECT, related_name="concerns", verbose_name=_("mentee")
+    )
+    match = models.ForeignKey(
+        Match,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="concerns",
+        verbose_name=_("match"),
+    )
     session_log = models.ForeignKey(
-        SessionLog, null=True, blank=True, on_delete=models.SET_NULL, related_name="concerns"
+        SessionLog,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="concerns",
+        verbose_name=_("session log"),
     )
     raised_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="raised_concerns"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="raised_concerns",
+        verbose_name=_("raised by"),
     )
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WELL_BEING)
-    severity = models.CharField(max_length=10, choices=Severity.choices)
-    description = models.TextField()
-    status = models.CharField(max_length=15, choices=Status.choices, default=Status.OPEN)
+    kind = models.CharField(
+        max_length=20, choices=Kind.choices, default=Kind.WELL_BEING, verbose_name=_("kind")
+    )
+    severity = models.CharField(max_length=10, choices=Severity.choices, verbose_name=_("severity"))
+    description = models.TextField(verbose_name=_("description"))
+    status = models.CharField(
+        max_length=15, choices=Status.choices, default=Status.OPEN, verbose_name=_("status")
+    )
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    referred_to = models.CharField(max_length=20, choices=ReferredTo.choices, blank=True)
-    referral_note = models.TextField(blank=True)
-    referred_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
+    referred_to = models.CharField(
+        max_length=20, choices=ReferredTo.choices, blank=True, verbose_name=_("referred to")
+    )
+    referral_note = models.TextField(blank=True, verbose_name=_("referral note"))
+    referred_at = models.DateTimeField(null=True, blank=True, verbose_name=_("referred at"))
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("closed by"),
     )
-    closed_at = models.DateTimeField(null=True, blank=True)
-    closure_note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    closure_note = models.TextField(blank=True, verbose_name=_("closure note"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("concern")
+        verbose_name_plural = _("concerns")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["programme", "status"])]
         constraints = [
@@ -289,22 +380,28 @@ class CheckIn(models.Model):
     family's ``uncertain`` flag and ``private_note`` go to the coordinator only."""
 
     class Respondent(models.TextChoices):
-        MENTOR = "mentor", "Mentor"
-        FAMILY = "family", "Family"
+        MENTOR = "mentor", _("Mentor")
+        FAMILY = "family", _("Family")
 
-    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="checkins")
-    respondent = models.CharField(max_length=10, choices=Respondent.choices)
-    due_on = models.DateField()
-    token = models.CharField(max_length=64, unique=True)
-    language = models.CharField(max_length=3, validators=[validate_language_code])
-    answers = models.JSONField(default=dict, blank=True, help_text="{question code: score 1–5}")
-    comment = models.TextField(blank=True)
-    uncertain = models.BooleanField(default=False)
-    private_note = models.TextField(blank=True)
-    answered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    match = models.ForeignKey(
+        Match, on_delete=models.CASCADE, related_name="checkins", verbose_name=_("match")
+    )
+    respondent = models.CharField(max_length=10, choices=Respondent.choices, verbose_name=_("respondent"))
+    due_on = models.DateField(verbose_name=_("due on"))
+    token = models.CharField(max_length=64, unique=True, verbose_name=_("token"))
+    language = models.CharField(max_length=3, validators=[validate_language_code], verbose_name=_("language"))
+    answers = models.JSONField(
+        default=dict, blank=True, help_text="{question code: score 1–5}", verbose_name=_("answers")
+    )
+    comment = models.TextField(blank=True, verbose_name=_("comment"))
+    uncertain = models.BooleanField(default=False, verbose_name=_("uncertain"))
+    private_note = models.TextField(blank=True, verbose_name=_("private note"))
+    answered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("answered at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
         ordering = ["due_on", "respondent"]
         constraints = [
             models.UniqueConstraint(
@@ -320,23 +417,35 @@ class Goal(models.Model):
     """A goal agreed with a mentee's family at the start, with its progress (0–100 %)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "In progress"
-        ACHIEVED = "achieved", "Achieved"
-        DROPPED = "dropped", "Dropped"
+        OPEN = "open", _("In progress")
+        ACHIEVED = "achieved", _("Achieved")
+        DROPPED = "dropped", _("Dropped")
 
-    mentee = models.ForeignKey("mentoring.Mentee", on_delete=models.CASCADE, related_name="goals")
-    description = models.CharField(max_length=300)
-    agreed_on = models.DateField()
-    target_on = models.DateField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    mentee = models.ForeignKey(
+        "mentoring.Mentee", on_delete=models.CASCADE, related_name="goals", verbose_name=_("mentee")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    description = models.CharField(max_length=300, verbose_name=_("description"))
+    agreed_on = models.DateField(verbose_name=_("agreed on"))
+    target_on = models.DateField(null=True, blank=True, verbose_name=_("target on"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, verbose_name=_("status")
+    )
+    progress = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(100)], verbose_name=_("progress")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("goal")
+        verbose_name_plural = _("goals")
         ordering = ["agreed_on", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="goal_progress_at_most_100")
@@ -349,16 +458,24 @@ class Goal(models.Model):
 class GoalProgress(models.Model):
     """One update of a goal's progress, so the timeline can show how it moved."""
 
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="updates")
-    progress = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
-    note = models.TextField(blank=True)
-    recorded_on = models.DateField()
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="updates", verbose_name=_("goal"))
+    progress = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(100)], verbose_name=_("progress")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True, verbose_name=_("note"))
+    recorded_on = models.DateField(verbose_name=_("recorded on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("goal progress")
+        verbose_name_plural = _("goal progress entries")
         ordering = ["recorded_on", "id"]
 
     def __str__(self) -> str:
@@ -371,29 +488,49 @@ class AttentionFlag(models.Model):
     condition and object, so a condition that lasts for weeks is flagged (and reminded) once."""
 
     class Kind(models.TextChoices):
-        DRIFTING_MATCH = "drifting_match", "Match drifting: no session logged"
-        OVERDUE_LOGS = "overdue_logs", "Mentor's session logs overdue"
-        UNACKNOWLEDGED_CONCERN = "unacknowledged_concern", "Concern not acknowledged"
-        FAMILY_UNCERTAIN = "family_uncertain", "Family uncertain about the match"
+        DRIFTING_MATCH = "drifting_match", _("Match drifting: no session logged")
+        OVERDUE_LOGS = "overdue_logs", _("Mentor's session logs overdue")
+        UNACKNOWLEDGED_CONCERN = "unacknowledged_concern", _("Concern not acknowledged")
+        FAMILY_UNCERTAIN = "family_uncertain", _("Family uncertain about the match")
 
     programme = models.ForeignKey(
-        "mentoring.Programme", on_delete=models.CASCADE, related_name="attention_flags"
+        "mentoring.Programme",
+        on_delete=models.CASCADE,
+        related_name="attention_flags",
+        verbose_name=_("programme"),
     )
-    kind = models.CharField(max_length=30, choices=Kind.choices)
-    match = models.ForeignKey(Match, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30, choices=Kind.choices, verbose_name=_("kind"))
+    match = models.ForeignKey(
+        Match, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("match")
+    )
     mentor = models.ForeignKey(
-        "mentoring.Mentor", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "mentoring.Mentor",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("mentor"),
     )
-    concern = models.ForeignKey(Concern, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    concern = models.ForeignKey(
+        Concern, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("concern")
+    )
     subject = models.CharField(
-        max_length=40, help_text='What the flag is about: "match:12", "mentor:5", "concern:3"'
+        max_length=40,
+        help_text='What the flag is about: "match:12", "mentor:5", "concern:3"',
+        verbose_name=_("subject"),
     )
-    since = models.DateField(help_text="Since when the condition holds (e.g. the last session's date)")
-    details = models.JSONField(default=dict, blank=True, help_text="Figures only, never personal values")
-    raised_at = models.DateTimeField(default=timezone.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateField(
+        help_text="Since when the condition holds (e.g. the last session's date)", verbose_name=_("since")
+    )
+    details = models.JSONField(
+        default=dict, blank=True, help_text="Figures only, never personal values", verbose_name=_("details")
+    )
+    raised_at = models.DateTimeField(default=timezone.now, verbose_name=_("raised at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
 
     class Meta:
+        verbose_name = _("attention flag")
+        verbose_name_plural = _("attention flags")
         ordering = ["since", "id"]
         indexes = [models.Index(fields=["programme", "resolved_at"])]
         constraints = [
@@ -414,18 +551,23 @@ class Notification(models.Model):
     job that finds it runs. Texts carry no special-category data: they link to the record."""
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
     )
-    kind = models.CharField(max_length=40)
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    url = models.CharField(max_length=300, blank=True)
-    dedupe_key = models.CharField(max_length=120, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=40, verbose_name=_("kind"))
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    body = models.TextField(blank=True, verbose_name=_("body"))
+    url = models.CharField(max_length=300, blank=True, verbose_name=_("url"))
+    dedupe_key = models.CharField(max_length=120, blank=True, verbose_name=_("dedupe key"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
+    emailed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("emailed at"))
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at"])]
         constraints = [

@@ -9,6 +9,7 @@ transition endpoints answer 403 for them.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -126,7 +127,7 @@ class NotificationMarkReadSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs.get("all") and not attrs.get("ids"):
-            raise serializers.ValidationError("Give the ids to mark read, or all: true.", code="required")
+            raise serializers.ValidationError(_("Give the ids to mark read, or all: true."), code="required")
         return attrs
 
 

@@ -11,6 +11,7 @@ import datetime
 
 from django.db.models import F, Max, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from matching.models import Match
 from mentoring.models import AuditEvent, Programme, User
@@ -76,7 +77,7 @@ def attention_flag_get_for_user(*, user: User, flag_id: int) -> AttentionFlag:
     try:
         return attention_flags_visible_to(user=user).get(pk=flag_id)
     except AttentionFlag.DoesNotExist as exc:
-        raise NotFound("Attention flag not found.") from exc
+        raise NotFound(_("Attention flag not found.")) from exc
 
 
 def match_health_last_checked_at(*, user: User) -> datetime.datetime | None:

@@ -23,6 +23,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from matching.models import Match
@@ -116,8 +117,8 @@ def checkins_create_due(*, today: datetime.date) -> int:
                     notification_send(
                         recipients=[match.mentor.user],
                         kind="checkin_due",
-                        title="A check-in about your match is due",
-                        body="Five short questions about how the mentoring is going.",
+                        title=_("A check-in about your match is due"),
+                        body=_("Five short questions about how the mentoring is going."),
                         url=reverse("sessions:checkin-mentor", args=[checkin.pk]),
                         dedupe_key=f"checkin:{checkin.pk}",
                     )
@@ -128,24 +129,24 @@ def checkins_create_due(*, today: datetime.date) -> int:
 def _validate_answers(answers: object) -> tuple[dict[str, int], dict[str, str]]:
     errors: dict[str, str] = {}
     if not isinstance(answers, dict):
-        return {}, {"answers": "Give the answers as {question: score}."}
+        return {}, {"answers": gettext("Give the answers as {question: score}.")}
     clean: dict[str, int] = {}
     for code in QUESTION_CODES:
         value = answers.get(code)
         if value is None or value == "":
-            errors[f"answers.{code}"] = "Choose a score from 1 to 5."
+            errors[f"answers.{code}"] = gettext("Choose a score from 1 to 5.")
             continue
         try:
             score = int(value) if not isinstance(value, bool | float) else None
         except (TypeError, ValueError):
             score = None
         if score is None or not SCORE_MIN <= score <= SCORE_MAX:
-            errors[f"answers.{code}"] = "Choose a score from 1 to 5."
+            errors[f"answers.{code}"] = gettext("Choose a score from 1 to 5.")
         else:
             clean[code] = score
     unknown = sorted(str(key) for key in answers if key not in QUESTION_CODES)
     if unknown:
-        errors["answers"] = f"Unknown question: {', '.join(unknown)}."
+        errors["answers"] = gettext("Unknown question: %(codes)s.") % {"codes": ", ".join(unknown)}
     return clean, errors
 
 
@@ -165,19 +166,19 @@ def checkin_answer(
     notifies the programme's coordinators, without any of its content."""
     if checkin.respondent == CheckIn.Respondent.MENTOR:
         if user is None or user.pk is None or checkin.match.mentor.user_id != user.pk:
-            raise PermissionDenied("Only the match's mentor answers this check-in.")
+            raise PermissionDenied(gettext("Only the match's mentor answers this check-in."))
     elif user is not None:
-        raise PermissionDenied("A family's check-in is answered through the family's own link.")
+        raise PermissionDenied(gettext("A family's check-in is answered through the family's own link."))
     if checkin.answered_at is not None:
-        raise ValidationError("This check-in has already been answered.", code="already_answered")
+        raise ValidationError(gettext("This check-in has already been answered."), code="already_answered")
 
     clean, errors = _validate_answers(answers)
     comment = (comment or "").strip()
     private_note = (private_note or "").strip()
     if len(comment) > TEXT_MAX:
-        errors["comment"] = f"Keep the comment under {TEXT_MAX} characters."
+        errors["comment"] = gettext("Keep the comment under %(max)s characters.") % {"max": TEXT_MAX}
     if len(private_note) > TEXT_MAX:
-        errors["private_note"] = f"Keep the note under {TEXT_MAX} characters."
+        errors["private_note"] = gettext("Keep the note under %(max)s characters.") % {"max": TEXT_MAX}
     if errors:
         raise ValidationError(errors)
 
@@ -185,7 +186,9 @@ def checkin_answer(
         # Locked, so two submissions at the same moment cannot both be saved.
         locked = CheckIn.objects.select_for_update().get(pk=checkin.pk)
         if locked.answered_at is not None:
-            raise ValidationError("This check-in has already been answered.", code="already_answered")
+            raise ValidationError(
+                gettext("This check-in has already been answered."), code="already_answered"
+            )
         locked.answers = clean
         locked.comment = comment
         locked.uncertain = bool(uncertain)
@@ -203,12 +206,15 @@ def checkin_answer(
             request=request,
         )
         if locked.uncertain:
-            who = "A family" if locked.respondent == CheckIn.Respondent.FAMILY else "A mentor"
+            if locked.respondent == CheckIn.Respondent.FAMILY:
+                title = _("A family would like to talk about their match")
+            else:
+                title = _("A mentor would like to talk about their match")
             notification_send(
                 recipients=programme_coordinators(programme=programme),
                 kind="checkin_uncertain",
-                title=f"{who} would like to talk about their match",
-                body="A check-in was answered with 'uncertain'. Open the mentee's timeline to read it.",
+                title=title,
+                body=_("A check-in was answered with 'uncertain'. Open the mentee's timeline to read it."),
                 url=reverse("sessions:mentee-timeline", args=[checkin.match.mentee_id]),
                 dedupe_key=f"checkin-uncertain:{locked.pk}",
             )

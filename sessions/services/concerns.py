@@ -16,17 +16,28 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from matching.models import Match
 from mentoring.audit import audit_record
 from mentoring.models import AuditEvent, Mentee, User
 from mentoring.permissions import is_coordinator_of, programme_coordinators
 from sessions.models import Concern, SessionLog
-from sessions.services.notifications import notification_send
+from sessions.services.notifications import notification_send, notification_text
 
 # A mentor raises concerns about the mentees of their current matches (a paused match still
 # has a family the mentor may worry about).
 RAISABLE_MATCH_STATUSES = Match.CURRENT_STATUSES
+
+# The severity as one word, for the title of the coordinators' notification.
+SEVERITY_WORDS = {
+    Concern.Severity.LOW: pgettext_lazy("concern severity", "low"),
+    Concern.Severity.MEDIUM: pgettext_lazy("concern severity", "medium"),
+    Concern.Severity.HIGH: pgettext_lazy("concern severity", "high"),
+    Concern.Severity.URGENT: pgettext_lazy("concern severity", "urgent"),
+}
+COORDINATORS_ONLY = gettext_lazy("Only the programme's coordinators can handle a concern.")
 
 
 def concern_url(concern: Concern) -> str:
@@ -64,7 +75,7 @@ def concern_raise(
     is_mentor = raised_by.is_authenticated and raised_by.role == User.Role.MENTOR and not raised_by.is_admin
     if not (is_coordinator or is_mentor):
         raise PermissionDenied(
-            "Only the mentee's mentor or the programme's coordinators can raise a concern."
+            _("Only the mentee's mentor or the programme's coordinators can raise a concern.")
         )
 
     errors: dict[str, str] = {}
@@ -76,24 +87,26 @@ def concern_raise(
             own = own.filter(pk=match.pk)
         match = own.first()
         if match is None:
-            errors["mentee"] = (
+            errors["mentee"] = _(
                 "You can raise a concern only about a mentee of your own active or paused match."
             )
     elif match is not None:
         if match.mentee_id != mentee.pk:
-            errors["match"] = "This match is not the mentee's."
+            errors["match"] = _("This match is not the mentee's.")
     else:
         match = (
             Match.objects.filter(mentee=mentee, status__in=RAISABLE_MATCH_STATUSES).order_by("-pk").first()
         )
     if session_log is not None and (match is None or session_log.match_id != match.pk):
-        errors["session_log"] = "This session log is not of the mentee's match."
+        errors["session_log"] = _("This session log is not of the mentee's match.")
     if not (description or "").strip():
-        errors["description"] = "Describe what worries you."
+        errors["description"] = _("Describe what worries you.")
     if severity not in Concern.Severity.values:
-        errors["severity"] = f"Choose one of: {', '.join(Concern.Severity.values)}."
+        errors["severity"] = _("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(Concern.Severity.values)
+        }
     if kind not in Concern.Kind.values:
-        errors["kind"] = f"Choose one of: {', '.join(Concern.Kind.values)}."
+        errors["kind"] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(Concern.Kind.values)}
     if errors:
         raise ValidationError(errors)
 
@@ -116,10 +129,19 @@ def concern_raise(
             # Whoever raised it knows already.
             recipients=programme_coordinators(programme=programme).exclude(pk=raised_by.pk),
             kind="concern_raised",
-            title=f"New {concern.severity} concern C-{concern.pk} in {programme.name}",
-            body=(
-                f"A concern of {concern.get_severity_display().lower()} severity was raised in "
-                f"{programme.name}. Open it in Tandem to read it and acknowledge it."
+            # Each coordinator reads it in their own language.
+            title=notification_text(
+                gettext_lazy("New %(severity)s concern C-%(id)s in %(programme)s"),
+                severity=SEVERITY_WORDS.get(concern.severity, concern.severity),
+                id=concern.pk,
+                programme=programme.name,
+            ),
+            body=lambda: (
+                _(
+                    "A concern of %(severity)s severity was raised in %(programme)s. "
+                    "Open it in Tandem to read it and acknowledge it."
+                )
+                % {"severity": concern.get_severity_display().lower(), "programme": programme.name}
             ),
             url=concern_url(concern),
             dedupe_key=f"concern:{concern.pk}:raised",
@@ -135,17 +157,20 @@ def _transition(
     refusal: dict[str, str],
     request: HttpRequest | None,
     apply,
-    verb: str,
+    notice: tuple[str, str],
 ) -> Concern:
     """Check the user and the current status (read under a row lock, so two coordinators
-    acting at once can't both move it), apply the change, audit it and tell the raiser."""
+    acting at once can't both move it), apply the change, audit it and tell the raiser.
+    ``notice``: the raiser's notification (title, body), lazily translated texts with the
+    placeholders ``id`` and ``programme``."""
     if not _may_handle(user=user, concern=concern):
-        raise PermissionDenied("Only the programme's coordinators can handle a concern.")
+        raise PermissionDenied(COORDINATORS_ONLY)
     with transaction.atomic():
         locked = Concern.objects.select_for_update().get(pk=concern.pk)
         if locked.status not in allowed_from:
             raise ValidationError(
-                refusal.get(locked.status, f"The concern is {locked.get_status_display().lower()}."),
+                refusal.get(locked.status)
+                or _("The concern is %(status)s.") % {"status": locked.get_status_display().lower()},
                 code="invalid_transition",
             )
         apply(locked)
@@ -153,11 +178,12 @@ def _transition(
         locked.save()
         audit_record(user=user, action=AuditEvent.Action.UPDATE, obj=locked, request=request)
         if locked.raised_by_id and locked.raised_by_id != user.pk:
+            params = {"id": locked.pk, "programme": locked.programme.name}
             notification_send(
                 recipients=[locked.raised_by],
                 kind=f"concern_{locked.status}",
-                title=f"Your concern C-{locked.pk} was {verb}",
-                body=f"A coordinator of {locked.programme.name} {verb} the concern you raised.",
+                title=notification_text(notice[0], **params),
+                body=notification_text(notice[1], **params),
                 url=concern_url(locked),
                 email=False,
             )
@@ -180,13 +206,16 @@ def concern_acknowledge(
         user=acknowledged_by,
         allowed_from=(Concern.Status.OPEN,),
         refusal={
-            Concern.Status.ACKNOWLEDGED: "The concern is already acknowledged.",
-            Concern.Status.REFERRED: "The concern is already acknowledged and referred.",
-            Concern.Status.CLOSED: "The concern is closed.",
+            Concern.Status.ACKNOWLEDGED: _("The concern is already acknowledged."),
+            Concern.Status.REFERRED: _("The concern is already acknowledged and referred."),
+            Concern.Status.CLOSED: _("The concern is closed."),
         },
         request=request,
         apply=apply,
-        verb="acknowledged",
+        notice=(
+            gettext_lazy("Your concern C-%(id)s was acknowledged"),
+            gettext_lazy("A coordinator of %(programme)s acknowledged the concern you raised."),
+        ),
     )
 
 
@@ -202,12 +231,14 @@ def concern_refer(
     The note records whom they spoke to and when, for whoever picks the case up next."""
     errors: dict[str, str] = {}
     if referred_to not in Concern.ReferredTo.values:
-        errors["referred_to"] = f"Choose one of: {', '.join(Concern.ReferredTo.values)}."
+        errors["referred_to"] = _("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(Concern.ReferredTo.values)
+        }
     if not (referral_note or "").strip():
-        errors["referral_note"] = "Note whom the concern was referred to and how."
+        errors["referral_note"] = _("Note whom the concern was referred to and how.")
     if errors:
         if not _may_handle(user=referred_by, concern=concern):
-            raise PermissionDenied("Only the programme's coordinators can handle a concern.")
+            raise PermissionDenied(COORDINATORS_ONLY)
         raise ValidationError(errors)
 
     def apply(c: Concern) -> None:
@@ -221,13 +252,16 @@ def concern_refer(
         user=referred_by,
         allowed_from=(Concern.Status.ACKNOWLEDGED,),
         refusal={
-            Concern.Status.OPEN: "Acknowledge the concern before referring it.",
-            Concern.Status.REFERRED: "The concern is already referred.",
-            Concern.Status.CLOSED: "The concern is closed.",
+            Concern.Status.OPEN: _("Acknowledge the concern before referring it."),
+            Concern.Status.REFERRED: _("The concern is already referred."),
+            Concern.Status.CLOSED: _("The concern is closed."),
         },
         request=request,
         apply=apply,
-        verb="referred",
+        notice=(
+            gettext_lazy("Your concern C-%(id)s was referred"),
+            gettext_lazy("A coordinator of %(programme)s referred the concern you raised."),
+        ),
     )
 
 
@@ -238,8 +272,8 @@ def concern_close(
     the record always shows that someone took it on before it was closed."""
     if not (closure_note or "").strip():
         if not _may_handle(user=closed_by, concern=concern):
-            raise PermissionDenied("Only the programme's coordinators can handle a concern.")
-        raise ValidationError({"closure_note": "Say why the concern can be closed."})
+            raise PermissionDenied(COORDINATORS_ONLY)
+        raise ValidationError({"closure_note": _("Say why the concern can be closed.")})
 
     def apply(c: Concern) -> None:
         c.status = Concern.Status.CLOSED
@@ -252,10 +286,13 @@ def concern_close(
         user=closed_by,
         allowed_from=(Concern.Status.ACKNOWLEDGED, Concern.Status.REFERRED),
         refusal={
-            Concern.Status.OPEN: "Acknowledge the concern before closing it.",
-            Concern.Status.CLOSED: "The concern is already closed.",
+            Concern.Status.OPEN: _("Acknowledge the concern before closing it."),
+            Concern.Status.CLOSED: _("The concern is already closed."),
         },
         request=request,
         apply=apply,
-        verb="closed",
+        notice=(
+            gettext_lazy("Your concern C-%(id)s was closed"),
+            gettext_lazy("A coordinator of %(programme)s closed the concern you raised."),
+        ),
     )

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from matching.selectors import is_current_mentor_of
 from mentoring.audit import audit_record
@@ -45,17 +46,17 @@ def goal_create(
 ) -> Goal:
     """Add a goal agreed with the mentee's family."""
     if not goal_user_may_add(user=created_by, mentee=mentee):
-        raise PermissionDenied("Only the mentee's coordinators and mentor can add goals.")
+        raise PermissionDenied(_("Only the mentee's coordinators and mentor can add goals."))
     description = (description or "").strip()
     errors: dict[str, str] = {}
     if not description:
-        errors["description"] = "Describe the goal."
+        errors["description"] = _("Describe the goal.")
     elif len(description) > 300:
-        errors["description"] = "Keep the goal under 300 characters."
+        errors["description"] = _("Keep the goal under 300 characters.")
     if agreed_on > timezone.localdate():
-        errors["agreed_on"] = "The date cannot be in the future."
+        errors["agreed_on"] = _("The date cannot be in the future.")
     if target_on is not None and target_on < agreed_on:
-        errors["target_on"] = "The target date cannot be before the date the goal was agreed."
+        errors["target_on"] = _("The target date cannot be before the date the goal was agreed.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -91,16 +92,16 @@ def goal_progress_record(
     achieved, and a later lower figure reopens it. A dropped goal takes no progress."""
     mentee = goal.mentee
     if not goal_user_may_add(user=recorded_by, mentee=mentee):
-        raise PermissionDenied("Only the mentee's coordinators and mentor can record progress.")
+        raise PermissionDenied(_("Only the mentee's coordinators and mentor can record progress."))
     errors: dict[str, str] = {}
     if goal.status == Goal.Status.DROPPED:
-        errors["goal"] = "This goal was dropped; it takes no more progress."
+        errors["goal"] = _("This goal was dropped; it takes no more progress.")
     if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
-        errors["progress"] = "Give the progress as a whole number from 0 to 100."
+        errors["progress"] = _("Give the progress as a whole number from 0 to 100.")
     if recorded_on > timezone.localdate():
-        errors["recorded_on"] = "The date cannot be in the future."
+        errors["recorded_on"] = _("The date cannot be in the future.")
     elif recorded_on < goal.agreed_on:
-        errors["recorded_on"] = "Progress cannot be dated before the goal was agreed."
+        errors["recorded_on"] = _("Progress cannot be dated before the goal was agreed.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -129,9 +130,9 @@ def goal_progress_record(
 def goal_drop(*, goal: Goal, dropped_by: User, request: HttpRequest | None = None) -> Goal:
     """Drop a goal that no longer fits (coordinators only). Its progress history is kept."""
     if not _coordinates(dropped_by, goal.mentee):
-        raise PermissionDenied("Only the mentee's coordinators can drop a goal.")
+        raise PermissionDenied(_("Only the mentee's coordinators can drop a goal."))
     if goal.status == Goal.Status.DROPPED:
-        raise ValidationError("This goal is already dropped.", code="already_dropped")
+        raise ValidationError(_("This goal is already dropped."), code="already_dropped")
     with transaction.atomic():
         goal.status = Goal.Status.DROPPED
         goal.save(update_fields=["status", "updated_at"])

@@ -40,7 +40,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from matching.models import Match
 from mentoring.audit import audit_record
@@ -178,26 +180,56 @@ def _remind(*, programme: Programme, flags: list[AttentionFlag], conditions: dic
             user = mentor_users.get(condition.recipient_id)
             if user is None:
                 continue
+
+            def overdue(days=condition.details["days"]) -> str:  # built in the mentor's language
+                return ngettext(
+                    "One of your matches has no session logged for %(days)s day. If you met, please "
+                    "log the session; if you could not meet, let your coordinator know.",
+                    "One of your matches has no session logged for %(days)s days. If you met, please "
+                    "log the session; if you could not meet, let your coordinator know.",
+                    days,
+                ) % {"days": days}
+
             notification_send(
                 recipients=[user],
                 kind="overdue_logs",
-                title="Please log your recent sessions",
-                body=(
-                    f"One of your matches has no session logged for {condition.details['days']} days. "
-                    "If you met, please log the session; if you could not meet, let your coordinator know."
-                ),
+                title=gettext_lazy("Please log your recent sessions"),
+                body=overdue,
                 url=reverse("matching:my-matches"),
                 dedupe_key=f"flag:{flag.pk}",
             )
             continue
         if coordinators is None:
             coordinators = list(programme_coordinators(programme=programme))
+        # Built for each coordinator, in their language (the defaults bind this flag's values).
         if flag.kind == Kind.DRIFTING_MATCH:
-            title = f"Match M-{flag.match_id} has no session for {condition.details['days']} days"
-            body = f"No session has been logged for match M-{flag.match_id} since {flag.since:%d %b %Y}."
+
+            def title(number=flag.match_id, days=condition.details["days"]) -> str:
+                return ngettext(
+                    "Match M-%(id)s has no session for %(days)s day",
+                    "Match M-%(id)s has no session for %(days)s days",
+                    days,
+                ) % {"id": number, "days": days}
+
+            def body(number=flag.match_id, since=flag.since) -> str:
+                return _("No session has been logged for match M-%(id)s since %(date)s.") % {
+                    "id": number,
+                    "date": formats.date_format(since, "d M Y"),
+                }
         else:
-            title = f"Concern C-{flag.concern_id} not acknowledged after {condition.details['hours']} hours"
-            body = f"Concern C-{flag.concern_id} is still waiting for a coordinator to acknowledge it."
+
+            def title(number=flag.concern_id, hours=condition.details["hours"]) -> str:
+                return ngettext(
+                    "Concern C-%(id)s not acknowledged after %(hours)s hour",
+                    "Concern C-%(id)s not acknowledged after %(hours)s hours",
+                    hours,
+                ) % {"id": number, "hours": hours}
+
+            def body(number=flag.concern_id) -> str:
+                return _("Concern C-%(id)s is still waiting for a coordinator to acknowledge it.") % {
+                    "id": number
+                }
+
         notification_send(
             recipients=coordinators,
             kind=flag.kind,
@@ -306,12 +338,12 @@ def attention_flag_dismiss(
     that cannot end by themselves can be dismissed: any other would simply be raised (and
     reminded) again by the next run while its condition holds."""
     if not (user.is_admin or is_coordinator_of(user=user, programme_id=flag.programme_id)):
-        raise PermissionDenied("Only the programme's coordinators can dismiss attention flags.")
+        raise PermissionDenied(_("Only the programme's coordinators can dismiss attention flags."))
     if flag.kind not in DISMISSABLE_KINDS:
         raise ValidationError(
             {
                 "kind": ValidationError(
-                    "This flag ends by itself when its condition ends; it cannot be dismissed.",
+                    _("This flag ends by itself when its condition ends; it cannot be dismissed."),
                     code="not_dismissable",
                 )
             }
@@ -319,7 +351,7 @@ def attention_flag_dismiss(
     with transaction.atomic():
         locked = AttentionFlag.objects.select_for_update().get(pk=flag.pk)
         if locked.resolved_at is not None:
-            raise ValidationError("This flag is already resolved.", code="already_resolved")
+            raise ValidationError(_("This flag is already resolved."), code="already_resolved")
         locked.resolved_at = timezone.now()
         locked.save(update_fields=["resolved_at"])
         audit_record(user=user, action=AuditEvent.Action.UPDATE, obj=locked, request=request)

@@ -16,7 +16,8 @@ from contextlib import nullcontext
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from matching.models import Match
 from mentoring.audit import audit_record, create_audited
@@ -46,13 +47,13 @@ _HIDDEN_DEFAULTS = {"topics": [], "interpreter_used": False, "follow_ups": ""}
 
 def _choice_list_error(values, allowed: Iterable[str], *, required: bool) -> str | None:
     if not isinstance(values, list | tuple):
-        return "Give a list."
+        return _("Give a list.")
     allowed = set(allowed)
     unknown = [v for v in values if v not in allowed]
     if unknown:
-        return f"Unknown value(s): {', '.join(map(str, unknown))}."
+        return _("Unknown value(s): %(values)s.") % {"values": ", ".join(map(str, unknown))}
     if required and not values:
-        return "Choose at least one."
+        return _("Choose at least one.")
     return None
 
 
@@ -63,11 +64,11 @@ def _content_errors(log: SessionLog) -> dict[str, str]:
     errors: dict[str, str] = {}
     if isinstance(log.held_on, datetime.date):
         if log.held_on > timezone.localdate():
-            errors["held_on"] = "The session date cannot be in the future."
+            errors["held_on"] = _("The session date cannot be in the future.")
         elif match.started_on and log.held_on < match.started_on:
-            errors["held_on"] = (
-                f"The match started on {match.started_on:%d %b %Y}; the session cannot be earlier."
-            )
+            errors["held_on"] = _("The match started on %(date)s; the session cannot be earlier.") % {
+                "date": formats.date_format(match.started_on, "d M Y")
+            }
     topic_codes = [code for code, _label in session_topics_for(match.programme)]
     for field, allowed, required in (
         ("participants", Participant.values, True),
@@ -96,10 +97,10 @@ def _also_matches_error(*, match: Match, also_matches: list[Match]) -> str | Non
     allowed = {m.pk for m in session_log_family_matches(match=match)}
     wrong = [m for m in also_matches if m.pk not in allowed]
     if wrong:
-        return (
+        return _(
             "A session can be shared only with your other active matches of the same family; "
-            f"not with match(es) {', '.join(str(m.pk) for m in wrong)}."
-        )
+            "not with match(es) %(matches)s."
+        ) % {"matches": ", ".join(str(m.pk) for m in wrong)}
     return None
 
 
@@ -134,11 +135,11 @@ def session_log_create(
     # ``match_list_loggable_by`` hands the mentor's user id along; otherwise ask the mentor.
     mentor_user_id = getattr(match, "mentor_user_id", None) or match.mentor.user_id
     if mentor_user_id != author.pk:
-        errors["match"] = "Only the match's mentor can log its sessions."
+        errors["match"] = _("Only the match's mentor can log its sessions.")
     elif match.status != Match.Status.ACTIVE:
-        errors["match"] = (
-            f"The match is {match.get_status_display().lower()}; sessions are logged for active matches."
-        )
+        errors["match"] = _("The match is %(status)s; sessions are logged for active matches.") % {
+            "status": match.get_status_display().lower()
+        }
     elif also_matches and (message := _also_matches_error(match=match, also_matches=also_matches)):
         errors["also_matches"] = message
 
@@ -192,7 +193,7 @@ def _retried(author: User, idempotency_key: uuid.UUID, match: Match) -> SessionL
     used = SessionLog.objects.filter(author=author, idempotency_key=idempotency_key).first()
     if used is not None and used.match_id != match.pk:
         raise ValidationError(
-            {"idempotency_key": "This key was already used for a session of another match."}
+            {"idempotency_key": _("This key was already used for a session of another match.")}
         )
     return used
 
@@ -213,17 +214,19 @@ def session_log_update(
     the same meeting (``shared_key``) get the same correction."""
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+        raise ValidationError(dict.fromkeys(unknown, _("This field cannot be changed.")))
     if not session_log_editable_by(log=log, user=user):
         if log.author_id == user.pk:
             written = timezone.localtime(log.created_at)
             raise PermissionDenied(
-                f"Mentors can correct a session log for {SessionLog.EDIT_WINDOW.days} days after "
-                f"writing it; this one was written on {written:%d %b %Y}. "
-                "Ask your coordinator to correct it."
+                _(
+                    "Mentors can correct a session log for %(days)s days after writing it; this one "
+                    "was written on %(date)s. Ask your coordinator to correct it."
+                )
+                % {"days": SessionLog.EDIT_WINDOW.days, "date": formats.date_format(written, "d M Y")}
             )
         raise PermissionDenied(
-            "Only the log's author (for 7 days) and the programme's coordinators can change it."
+            _("Only the log's author (for 7 days) and the programme's coordinators can change it.")
         )
 
     hidden = session_hidden_fields_for(log.match.programme)

@@ -8,7 +8,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from matching.selectors import is_current_mentor_of
 from mentoring.audit import audit_record
@@ -33,33 +34,36 @@ def outcome_measure_record(
     allowed = recorded_by.is_admin or is_coordinator_of(user=recorded_by, programme_id=mentee.programme_id)
     allowed = allowed or is_current_mentor_of(user=recorded_by, mentee=mentee)
     if not allowed:
-        raise PermissionDenied("Only the mentee's coordinators and mentor can record outcome measures.")
+        raise PermissionDenied(_("Only the mentee's coordinators and mentor can record outcome measures."))
 
     errors: dict[str, str] = {}
     if instrument.programme_id != mentee.programme_id:
-        errors["instrument"] = "The instrument belongs to another programme."
+        errors["instrument"] = _("The instrument belongs to another programme.")
     if stage not in OutcomeStage.values:
-        errors["stage"] = f"Choose one of: {', '.join(OutcomeStage.values)}."
+        errors["stage"] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(OutcomeStage.values)}
     try:
         value = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        errors["value"] = "Give a number."
+        errors["value"] = _("Give a number.")
     else:
         if not instrument.scale_min <= value <= instrument.scale_max:
-            errors["value"] = f"The scale runs from {instrument.scale_min} to {instrument.scale_max}."
+            errors["value"] = _("The scale runs from %(min)s to %(max)s.") % {
+                "min": formats.localize(instrument.scale_min),
+                "max": formats.localize(instrument.scale_max),
+            }
     if measured_on > timezone.localdate():
-        errors["measured_on"] = "The date cannot be in the future."
+        errors["measured_on"] = _("The date cannot be in the future.")
     existing = dict(
         OutcomeMeasure.objects.filter(mentee=mentee, instrument=instrument).values_list(
             "stage", "measured_on"
         )
     )
     if stage in existing:
-        errors["stage"] = "This stage is already measured for this instrument."
+        errors["stage"] = _("This stage is already measured for this instrument.")
     elif stage != OutcomeStage.BASELINE and OutcomeStage.BASELINE not in existing:
-        errors["stage"] = "Take the baseline first."
+        errors["stage"] = _("Take the baseline first.")
     elif OutcomeStage.BASELINE in existing and measured_on < existing[OutcomeStage.BASELINE]:
-        errors["measured_on"] = "A later measure cannot be dated before the baseline."
+        errors["measured_on"] = _("A later measure cannot be dated before the baseline.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -6,13 +6,15 @@ The forms live here rather than in ``sessions/forms.py`` because only these page
 
 from __future__ import annotations
 
+import pycountry
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -22,7 +24,7 @@ from mentoring.audit import audit_record
 from mentoring.models import AuditEvent, User
 from mentoring.selectors import mentee_get_for_user
 from mentoring.views import role_required
-from sessions.models import CheckIn, Goal, OutcomeInstrument, OutcomeMeasure, OutcomeStage
+from sessions.models import CheckIn, Goal, OutcomeInstrument, OutcomeMeasure, OutcomeStage, Topic
 from sessions.selectors.followup import (
     checkin_get_for_family,
     checkin_get_for_user,
@@ -30,6 +32,7 @@ from sessions.selectors.followup import (
     goal_get_for_user,
     mentee_timeline,
 )
+from sessions.selectors.logs import session_topics_for
 from sessions.services.checkins import QUESTIONS, checkin_answer
 from sessions.services.goals import goal_create, goal_progress_record, goal_user_may_add
 from sessions.services.outcomes import outcome_measure_record
@@ -147,13 +150,26 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
     return render(request, "sessions/checkin_unavailable.html", status=404)
 
 
+def _page_language(code: str) -> str:
+    """The language the family's page is shown in: the check-in's, written as the interface
+    writes it when it is one of the interface's ("ron" → "ro"); any other as it is (Django then
+    shows what it can in it, the rest in the default language)."""
+    supported = {language for language, _name in settings.LANGUAGES}
+    if code in supported or len(code) != 3:
+        return code
+    record = pycountry.languages.get(alpha_3=code)
+    alpha_2 = getattr(record, "alpha_2", None)
+    return alpha_2 if alpha_2 in supported else code
+
+
 def checkin_family_page(request: HttpRequest, token: str) -> HttpResponse:
     """The family answers here, through their personal link, without an account, in their own
     language. A used or unknown link answers 404 with a friendly page."""
     checkin = checkin_get_for_family(token=token)
     if checkin is None:
         return _unavailable(request)
-    with translation.override(checkin.language):
+    language = _page_language(checkin.language)
+    with translation.override(language):
         if request.method == "POST":
             form = CheckInForm(request.POST, family=True)
             if form.is_valid():
@@ -172,7 +188,7 @@ def checkin_family_page(request: HttpRequest, token: str) -> HttpResponse:
         response = render(
             request, "sessions/checkin_family.html", {"form": form, "checkin": checkin}, status=status
         )
-        response["Content-Language"] = checkin.language
+        response["Content-Language"] = language
     return response
 
 
@@ -222,6 +238,11 @@ def checkin_mentor_page(request: HttpRequest, checkin_id: int) -> HttpResponse:
 # --- The mentee's timeline -------------------------------------------------------------------
 
 
+def _number(value: float) -> str:
+    """A score as the chart writes it (``3``, ``2.5``), with the reader's decimal separator."""
+    return f"{value:g}".replace(".", formats.get_format("DECIMAL_SEPARATOR"))
+
+
 def outcome_chart(*, instrument: OutcomeInstrument, measures: list[OutcomeMeasure]) -> SafeString:
     """One instrument's line, baseline → midway → closure, as an ``<svg role="img">`` with a
     title and a description in words (the page shows a table of the same values too).
@@ -244,7 +265,7 @@ def outcome_chart(*, instrument: OutcomeInstrument, measures: list[OutcomeMeasur
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#d8dce5"/>')
         body.append(
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="10" fill="#4a5468">'
-            f"{escape(f'{tick:g}')}</text>"
+            f"{escape(_number(tick))}</text>"
         )
     points = []
     for i, stage in enumerate(stages):
@@ -258,19 +279,20 @@ def outcome_chart(*, instrument: OutcomeInstrument, measures: list[OutcomeMeasur
             body.append(f'<circle cx="{px(i):.1f}" cy="{py(value):.1f}" r="4" fill="#2f5d8a"/>')
             body.append(
                 f'<text x="{px(i):.1f}" y="{py(value) - 8:.1f}" text-anchor="middle" font-size="11" '
-                f'font-weight="600" fill="#1d2433">{escape(f"{value:g}")}</text>'
+                f'font-weight="600" fill="#1d2433">{escape(_number(value))}</text>'
             )
     if len(points) > 1:
         line = " ".join(points)
         body.insert(0, f'<polyline points="{line}" fill="none" stroke="#2f5d8a" stroke-width="2"/>')
     described = [
-        f"{str(stage.label).split(' (')[0]} {float(by_stage[stage.value].value):g}"
+        f"{str(stage.label).split(' (')[0]} {_number(float(by_stage[stage.value].value))}"
         if stage.value in by_stage
         else f"{str(stage.label).split(' (')[0]} " + _("not measured")
         for stage in stages
     ]
     direction = _("higher is better") if instrument.higher_is_better else _("lower is better")
-    desc = f"{'; '.join(described)} ({_('scale')} {low:g}–{high:g}, {direction})"
+    scale = _("scale")
+    desc = f"{'; '.join(described)} ({scale} {_number(low)}–{_number(high)}, {direction})"
     uid = f"outcome-{instrument.pk}"
     return mark_safe(  # noqa: S308 - every text above goes through escape()  # nosec B308, B703
         f'<svg class="chart chart--outcome" viewBox="0 0 {width} {height}" width="{width}" '
@@ -348,8 +370,11 @@ def mentee_timeline_page(request: HttpRequest, mentee_id: int) -> HttpResponse:
 
     timeline = mentee_timeline(user=user, mentee=mentee)
     labels = dict(QUESTIONS)
+    topics = {**dict(Topic.choices), **dict(session_topics_for(mentee.programme))}
     for entry in timeline.entries:
-        if entry.kind == "checkin":
+        if entry.kind == "session":
+            entry.topic_labels = [topics.get(code, code) for code in entry.record.topics]
+        elif entry.kind == "checkin":
             entry.scores = [(labels[c], s) for c, s in entry.record.answers.items() if c in labels]
     measures_by_instrument: dict[int, list[OutcomeMeasure]] = {}
     for measure in timeline.measures:

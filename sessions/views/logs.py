@@ -24,6 +24,17 @@ from sessions.services.concerns import concern_raise
 SAVED_SESSION_KEY = "session_log_saved_matches"
 
 
+def _revisions(log) -> list:
+    """The log's revisions, each change named by the form's label of its field."""
+    labels = {name: field.label for name, field in SessionLogForm.base_fields.items()}
+    revisions = list(session_log_revisions(log=log))
+    for revision in revisions:
+        revision.labelled_changes = [
+            (labels.get(field) or field, values) for field, values in revision.changes.items()
+        ]
+    return revisions
+
+
 def _add_service_errors(form: SessionLogForm, exc: ValidationError, *, prefix: str = "") -> None:
     """Tie each of the service's errors to its field; errors about anything else (the match
     itself) are shown above the form."""
@@ -102,7 +113,7 @@ def session_log_edit_page(request: HttpRequest, log_id: int) -> HttpResponse:
         "log": log,
         "match": match,
         "siblings": list(session_log_siblings(log=log)),
-        "revisions": list(session_log_revisions(log=log)),
+        "revisions": _revisions(log),
     }
     if not session_log_editable_by(log=log, user=request.user):
         context["locked"] = True
