@@ -13,6 +13,12 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+## axe-core for the browser tests' accessibility checks (npm; reinstalled when the lock changes).
+NPM_STAMP := node_modules/axe-core/.installed
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
 install: $(STAMP)
 
 migrate: install
@@ -30,7 +36,7 @@ run: seed
 ## fuzzing on two processes (TANDEM_FUZZ_EXAMPLES examples per operation and role, 10 by default;
 ## CI asks for 100).
 FUZZ_WORKERS ?= 2
-test: install
+test: install $(NPM_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS) --ignore=tests/test_fuzz_api.py
 	$(BIN)/pytest $(PYTEST_ARGS) -n $(FUZZ_WORKERS) tests/test_fuzz_api.py
 

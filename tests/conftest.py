@@ -27,6 +27,7 @@ NO_SKIP = os.environ.get("TANDEM_NO_SKIP") == "1"
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)  # the page fixture checks pages of passed tests
     if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"Skipped where nothing may skip (TANDEM_NO_SKIP=1): {report.longrepr}"
@@ -164,9 +165,34 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    """A browser page whose pages are held to WCAG 2.1 AA: once the test has passed, axe-core
+    checks the page's final state and every HTML document it received (replayed as shown), and
+    any serious or critical violation fails the test."""
+    from tests.a11y import DocumentRecorder, axe_problems, check_recorded, format_problems, require_axe
+
+    require_axe()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    recorder = DocumentRecorder(page)
     yield page
-    context.close()
+    problems = []
+    try:
+        call = getattr(request.node, "report_call", None)
+        if call is not None and call.passed:
+            if not page.is_closed():
+                page.wait_for_load_state()
+                if violations := axe_problems(page):
+                    problems.append(format_problems(f"{page.url} as the test left it", violations))
+            problems += check_recorded(browser, recorder)
+            # A document left before its body could be read is fetched again, as things now stand.
+            for url in dict.fromkeys(recorder.unreadable):
+                revisit = context.new_page()
+                revisit.goto(url)
+                if violations := axe_problems(revisit):
+                    problems.append(format_problems(f"{url} (visited again)", violations))
+    finally:
+        context.close()
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
