@@ -13,6 +13,7 @@ COPY mentoring ./mentoring
 COPY matching ./matching
 COPY sessions ./sessions
 COPY reports ./reports
+COPY locale ./locale
 COPY manage.py Procfile ./
 RUN pip install . \
     && DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 \

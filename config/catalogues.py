@@ -41,7 +41,8 @@ def catalogue_path(language: str) -> Path:
 
 
 def prepare(language: str) -> polib.POFile:
-    """Give the catalogue its header; in English, every string translates to itself."""
+    """Give the catalogue its header and turn msgmerge's fuzzy guesses back into untranslated
+    entries; in English, every string translates to itself."""
     path = catalogue_path(language)
     catalogue = polib.pofile(str(path), wrapwidth=0)
     catalogue.metadata.update(
@@ -59,6 +60,13 @@ def prepare(language: str) -> polib.POFile:
     )
     catalogue.header = "Tandem's interface in " + TEAMS[language] + "."
     catalogue.metadata_is_fuzzy = False
+    for entry in catalogue:
+        if "fuzzy" in entry.flags and language != "en":
+            # msgmerge's guess from a similar string is seldom right: translate it afresh.
+            entry.flags.remove("fuzzy")
+            entry.msgstr = ""
+            entry.msgstr_plural = dict.fromkeys(entry.msgstr_plural, "")
+            entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
     if language == "en":
         for entry in catalogue:
             if entry.obsolete:
