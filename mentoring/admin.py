@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from guardian.admin import GuardedModelAdmin
+from modeltranslation.admin import TranslationAdmin
 
 from mentoring.models import (
     AuditEvent,
@@ -46,7 +47,9 @@ class ProgrammeAdmin(GuardedModelAdmin):
 
 
 @admin.register(CulturalBackground)
-class CulturalBackgroundAdmin(admin.ModelAdmin):
+class CulturalBackgroundAdmin(TranslationAdmin):
+    """One label per interface language (``name_en``, ``name_nl``, ...)."""
+
     list_display = ("name", "code", "programme")
     list_filter = ("programme",)
 
@@ -100,7 +103,9 @@ class MentorStatusChangeInline(admin.TabularInline):
 
 
 @admin.register(Need)
-class NeedAdmin(admin.ModelAdmin):
+class NeedAdmin(TranslationAdmin):
+    """One label per interface language (``name_en``, ``name_nl``, ...)."""
+
     list_display = ("name", "code", "programme")
     list_filter = ("programme",)
 

@@ -23,6 +23,7 @@ the person's consent to matching on them is active.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -137,17 +138,41 @@ class ProgrammeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class VocabularyLabelsField(serializers.Field):
+    """Every label the programme gave the entry, by interface language ({"en": ..., "nl": ...});
+    ``name`` is the one in the request's language (Accept-Language)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value) -> dict[str, str]:
+        return {
+            code: label
+            for code, _name in settings.LANGUAGES
+            if (label := getattr(value, f"name_{code.replace('-', '_')}", None))
+        }
+
+
+extend_schema_field(
+    serializers.DictField(child=serializers.CharField(), help_text="Labels by interface language")
+)(VocabularyLabelsField)
+
+
 class CulturalBackgroundSerializer(serializers.ModelSerializer):
+    labels = VocabularyLabelsField()
+
     class Meta:
         model = CulturalBackground
-        fields = ["id", "programme", "code", "name"]
+        fields = ["id", "programme", "code", "name", "labels"]
         read_only_fields = fields
 
 
 class NeedSerializer(serializers.ModelSerializer):
+    labels = VocabularyLabelsField()
+
     class Meta:
         model = Need
-        fields = ["id", "programme", "code", "name"]
+        fields = ["id", "programme", "code", "name", "labels"]
         read_only_fields = fields
 
 

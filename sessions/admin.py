@@ -1,4 +1,5 @@
 from django.contrib import admin
+from modeltranslation.admin import TranslationAdmin
 
 from sessions.models import AttentionFlag, OutcomeInstrument, OutcomeMeasure, SessionLog
 
@@ -12,7 +13,9 @@ class SessionLogAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutcomeInstrument)
-class OutcomeInstrumentAdmin(admin.ModelAdmin):
+class OutcomeInstrumentAdmin(TranslationAdmin):
+    """One name per interface language (``name_en``, ``name_nl``, ...)."""
+
     list_display = ("name", "code", "programme", "scale_min", "scale_max", "is_headline")
     list_filter = ("programme",)
 

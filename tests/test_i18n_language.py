@@ -12,7 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from rest_framework.test import APIClient
 
-from mentoring.models import CulturalBackground
+from mentoring.models import CulturalBackground, Need
 from tests.factories import MentorFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,41 @@ def test_a_vocabulary_shows_each_languages_label_and_falls_back_where_one_is_mis
     assert "Vlaams" in shown["nl"] and "Flemish" not in shown["nl"]
     assert "Flemish" in shown["hu"]  # no Hungarian label: the English one
     assert "Flemish" in shown["en"] and "Vlaams" not in shown["en"]
+
+
+def test_the_api_gives_a_vocabularys_label_in_the_asked_language_and_all_its_labels(
+    programme, coordinator, client_for
+):
+    Need.objects.create(programme=programme, code="homework", name_en="Homework support", name_ro="Teme")
+    api = client_for(coordinator)
+
+    (romanian,) = api.get(reverse("api-need-list"), headers={"accept-language": "ro"}).json()["results"]
+    (spanish,) = api.get(reverse("api-need-list"), headers={"accept-language": "es"}).json()["results"]
+
+    assert romanian["name"] == "Teme"
+    assert spanish["name"] == "Homework support"  # no Spanish label: the English one
+    assert romanian["labels"] == spanish["labels"] == {"en": "Homework support", "ro": "Teme"}
+
+
+def test_an_administrator_gives_a_vocabulary_entry_a_label_in_each_language(client, admin_user, programme):
+    need = Need.objects.create(programme=programme, code="homework", name_en="Homework support")
+    client.force_login(admin_user)
+    url = reverse("admin:mentoring_need_change", args=[need.pk])
+
+    form = client.get(url).content.decode()
+    response = client.post(
+        url,
+        {
+            "programme": programme.pk,
+            "code": "homework",
+            **{f"name_{code}": "" for code, _name in settings.LANGUAGES},
+            "name_en": "Homework support",
+            "name_hu": "Házi feladat",
+        },
+    )
+
+    assert all(f'name="name_{code}"' in form for code, _name in settings.LANGUAGES)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    need.refresh_from_db()
+    with translation.override("hu"):
+        assert need.name == "Házi feladat"
