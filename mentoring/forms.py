@@ -46,6 +46,30 @@ class LoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
 
 
+class OneTimeCodeForm(forms.Form):
+    """The 6-digit code of an authenticator app (two-step sign-in: ``mentoring.two_step``).
+    Spaces are allowed, as some apps show the code in two groups of three."""
+
+    code = forms.CharField(
+        label=_("Code from your authenticator app"),
+        help_text=_("6 digits"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if not (code.isascii() and code.isdigit() and len(code) == 6):
+            raise ValidationError(_("Enter the 6 digits your app shows, without letters."))
+        return code
+
+
 # Shared pieces ------------------------------------------------------------------------------
 
 # Languages spoken in the programmes' communities that have no ISO 639-1 code.

@@ -7,16 +7,14 @@ No ``app_name`` here: the settings name ``login`` and ``home`` without a namespa
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from mentoring import views, views_privacy
-from mentoring.forms import LoginForm
+from mentoring import views, views_privacy, views_two_step
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
-        name="login",
-    ),
+    # Two-step sign-in (mentoring.two_step): the password, then the code if the user turned it on.
+    path("login/", views_two_step.login_page, name="login"),
+    path("login/code/", views_two_step.login_code_page, name="login-code"),
+    path("account/two-step/", views_two_step.two_step_page, name="two-step"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("mentees/waiting/", views.mentee_waiting_list_page, name="mentee-waiting-list"),
     path("mentees/<int:mentee_id>/", views.mentee_page, name="mentee-detail"),

@@ -121,23 +121,27 @@ COORDINATOR_PATH = [
     _url("person-data", person_id="person_id"),
     _url("reports:dashboard"),
     _url("reports:print", snapshot_id="snapshot_id"),
+    _url("two-step"),
 ]
 MANAGER_PATH = [
     _url("reports:dashboard"),
     _url("reports:print", snapshot_id="snapshot_id"),
     _url("sessions:inbox"),
+    _url("two-step"),
 ]
 ANONYMOUS_PATH = [
     _url("login"),
     _url("sessions:checkin-family", token="family_token"),
     _url("sessions:checkin-family", token="family_token_hu"),
 ]
+# Reached only in the middle of a sign-in: test_the_two_step_sign_in_on_a_tablet walks it.
+SIGN_IN_STEPS = {"login-code"}
 
 
 def test_every_page_is_walked():
     walked = {
         name for path in (MENTOR_PATH, COORDINATOR_PATH, MANAGER_PATH, ANONYMOUS_PATH) for name, _ in path
-    }
+    } | SIGN_IN_STEPS
     served = page_names()
     assert served - walked - NOT_PAGES == set(), "pages no path visits"
     assert (walked | NOT_PAGES) - served == set(), "listed pages no longer served"
@@ -396,4 +400,37 @@ def test_the_pages_without_an_account_on_a_phone(live_server, screen, world, set
         phone.wait_for_load_state()
     assert phone.locator("#lockout").count() == 1, "the lock-out page was not shown"
     problems += page_problems(phone, "locked out")
+    _no_problems(problems)
+
+
+def test_the_two_step_sign_in_on_a_tablet(live_server, screen, world):
+    """A coordinator with two-step sign-in on: the code step (and its error), then their page
+    with it on."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from mentoring.models import User
+
+    device = TOTPDevice.objects.create(user=User.objects.get(username="ioana.coordinator"), confirmed=True)
+    tablet = screen(TABLET)
+    tablet.goto(f"{live_server.url}/login/")
+    tablet.get_by_label("Username").fill("ioana.coordinator")
+    tablet.get_by_label("Password").fill(PASSWORD)
+    tablet.get_by_role("button", name="Log in").click()
+    tablet.wait_for_url(f"{live_server.url}{reverse('login-code')}")
+    problems = page_problems(tablet, "login-code")
+
+    tablet.get_by_label("Code from your authenticator app").fill("12ab56")
+    tablet.get_by_role("button", name="Log in").click()
+    tablet.wait_for_load_state()
+    assert tablet.locator("[aria-invalid=true]").count() > 0
+    problems += page_problems(tablet, "login-code with a wrong code")
+
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    tablet.get_by_label("Code from your authenticator app").fill(f"{code:06d}")
+    tablet.get_by_role("button", name="Log in").click()
+    tablet.wait_for_url(lambda url: "/login/" not in url)
+    tablet.goto(live_server.url + reverse("two-step"))
+    assert tablet.get_by_text("Two-step sign-in is on.").count() == 1
+    problems += page_problems(tablet, "two-step, on")
     _no_problems(problems)

@@ -80,6 +80,8 @@ PAGE_RECORD_READS = {
 PAGE_OTHER_READS = {
     "home": "a redirect to the user's start page",
     "login": "the sign-in form",
+    "login-code": "the sign-in's second step",
+    "two-step": "the user's own two-step sign-in (turning it on or off is audited)",
     "family-list": "a list",
     "family-refer": "an empty form",
     "mentee-waiting-list": "a list",

@@ -598,6 +598,10 @@ NONE = _k()
 PAGES: dict[str, tuple] = {  # name: (method, URL kwargs, expected[, query])
     "home": ("get", NONE, (LOGIN, 302, 302, 302, 302, 302, 302)),
     "login": ("get", NONE, (200, OK, OK, OK, OK, OK, OK)),
+    # The sign-in's second step: without a pending sign-in, back to the password; signed in, home.
+    "login-code": ("get", NONE, EVERYONE),
+    # Two-step sign-in is offered to staff; mentors (volunteers) do not have it.
+    "two-step": ("get", NONE, (LOGIN, OK, OK, OK, OK, 404, 404)),
     "logout": ("post", NONE, (302, 302, 302, 302, 302, 302, 302)),
     # Open to all; without a language it names the six it speaks.
     "set-language": ("post", NONE, (400, 400, 400, 400, 400, 400, 400)),

@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    # Optional two-step sign-in for staff: time-based one-time codes (mentoring.two_step).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "mentoring.apps.MentoringConfig",
     "matching.apps.MatchingConfig",
     "sessions.apps.SessionsConfig",
@@ -53,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks a session whose sign-in was confirmed with a one-time code (request.user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
     "config.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -138,6 +143,17 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# What axes stores of a failed attempt's form: never the one-time code of the second step.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+
+# Two-step sign-in (mentoring.two_step): a staff member may add an authenticator app; after the
+# password they then give its 6-digit code within TANDEM_TWO_STEP_PENDING_SECONDS, and five wrong
+# codes end the attempt (each one counts as a failed sign-in for django-axes as well).
+OTP_TOTP_ISSUER = "Tandem"
+# The admin lists staff members' devices (to remove a lost one) but never shows their keys.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+TANDEM_TWO_STEP_PENDING_SECONDS = 5 * 60
+TANDEM_TWO_STEP_MAX_WRONG_CODES = 5
 
 # Content Security Policy (django-csp): only Tandem's own scripts, styles and images; no inline
 # script anywhere. The one inline style allowed is the one htmx 2 inserts for its request
