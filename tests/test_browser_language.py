@@ -12,31 +12,13 @@ from django.urls import reverse
 from django.utils import translation
 from playwright.sync_api import Page, expect
 
-from mentoring.models import LanguageLevel, User
+from mentoring.models import User
 from sessions.models import SessionLog
-from tests.factories import MatchFactory, MentorFactory, ProgrammeFactory
+from tests.sessions.test_browser_log import olenas_match  # noqa: F401 - the mentor's match
 
 pytestmark = pytest.mark.browser
 PASSWORD = "tandem-test-pass"
 PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-def olenas_match(transactional_db):
-    programme = ProgrammeFactory(name="Parent mentoring, Baia Mare 2025–26")
-    olena = MentorFactory(
-        programme=programme,
-        approved=True,
-        user__username="olena.mentor",
-        person__languages=[("uk", LanguageLevel.NATIVE), ("ro", LanguageLevel.FLUENT)],
-    )
-    return MatchFactory(
-        programme=programme,
-        mentor=olena,
-        mentee__person__first_name="Iryna",
-        mentee__person__last_name="Shevchenko",
-        mentee__person__languages=[("uk", LanguageLevel.NATIVE)],
-    )
 
 
 def _in(language: str):
@@ -67,7 +49,7 @@ def _log_in(page: Page, base_url: str) -> None:
 
 
 @pytest.mark.parametrize("language", ["ro", "hu"])
-def test_a_mentor_switches_language_and_walks_her_path_in_it(live_server, page: Page, olenas_match, language):
+def test_a_mentor_switches_language_and_walks_her_path_in_it(live_server, page: Page, olenas_match, language):  # noqa: F811
     text = _in(language)
     heading = page.get_by_role("heading", level=1)
     page.set_viewport_size(PHONE)
