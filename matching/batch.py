@@ -548,11 +548,21 @@ def _compute(run: BatchRun, *, started: float) -> None:
     capacities = np.asarray(data.mentor_free)
     if n and len(capacities):
         result = optimize.solve(
-            data.score_block, n, capacities, objective=run.objective, fixed=fixed, progress=progress.solver
+            data.score_block,
+            n,
+            capacities,
+            objective=run.objective,
+            fixed=fixed,
+            progress=progress.solver,
+            keep_reserve=True,
         )
         progress.write(PROGRESS_SOLVED, _("Computing a greedy assignment for comparison"), force=True)
-        # The same pins and objective, so the comparison is like for like.
-        baseline = optimize.greedy(data.score_block, n, capacities, objective=run.objective, fixed=fixed)
+        # The same pins and objective, so the comparison is like for like; mentees are placed
+        # from the solver's first scoring where it decides, instead of being scored again.
+        baseline = optimize.greedy(
+            data.score_block, n, capacities, objective=run.objective, fixed=fixed, reserve=result.reserve
+        )
+        result.reserve = None
     else:
         # Nobody waiting, or no mentor at all: nothing to solve, and every mentee stays unmatched.
         result = baseline = optimize.Result(

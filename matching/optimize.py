@@ -29,7 +29,7 @@ the result is certified optimal, over every feasible pair, including the ones we
 The method
 ----------
 1. *Scoring candidates*: one pass over all mentees keeps, for each mentee, a reserve of their
-   best-scoring mentors (256 by default) and the best score left out of it; the first few of the
+   best-scoring mentors (512 by default) and the best score left out of it; the first few of the
    reserve, plus each mentor's own best few mentees, start as the candidate pairs.
 2. *Solving*: the best assignment over the candidate pairs, i.e. the linear programme
    max sum w_e x_e  subject to  sum of x at a mentee <= 1,  sum of x at a mentor <= capacity,
@@ -85,6 +85,22 @@ _MAX_ROUNDS = 60  # pricing rounds before giving up on a certificate (never reac
 
 
 @dataclass
+class Reserve:
+    """What the first scoring pass of :func:`solve` kept: for the mentees ``active`` (in order),
+    ``cols[a]`` are the mentors of mentee ``active[a]``'s best ``scores[a]`` among the mentors open
+    and usable then (in no particular order; ``_NO_SCORE`` pads a short list), and ``left_out[a]``
+    is the best score of any usable mentor not in the list (``_NO_SCORE`` if none)."""
+
+    active: np.ndarray
+    cols: np.ndarray
+    scores: np.ndarray
+    left_out: np.ndarray
+    objective: str
+    smin: int | None = None  # lowest and highest usable score seen (for most_matched's shift)
+    smax: int | None = None
+
+
+@dataclass
 class Result:
     mentor_of: np.ndarray  # (N,) int64 mentor index, or -1 when the mentee stays unmatched
     total: int  # sum of the assigned pairs' own scores (pinned pairs included)
@@ -96,6 +112,9 @@ class Result:
     edges: int  # candidate pairs in the last linear programme
     prices: np.ndarray | None  # (M,) mentors' prices, in the objective's units
     shift: int = 0  # D added to each pair's score for most_matched; 0 for total_score
+    # Each mentee's best mentors as first scored (see :class:`Reserve`), for a greedy comparison
+    # without scoring everyone again; only when ``solve`` was asked to keep it.
+    reserve: Reserve | None = None
 
     @property
     def exact(self) -> bool:
@@ -145,6 +164,85 @@ def _map_blocks(fn, blocks, workers: int, on_done=None):
             if on_done:
                 on_done(k)
     return out
+
+
+def _lowest(dtype) -> float | int:
+    return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
+
+
+def _top_k(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's ``k`` largest values of the 2-D array ``a`` (``k`` < its columns), exactly:
+    -> (their columns (r, k) in no particular order, their values, the (k+1)-th largest value).
+
+    Much quicker than ``argpartition`` over whole rows (scores are small whole numbers, full of
+    ties, which ``argpartition`` handles slowly): a threshold read from a sample of each row keeps
+    a few times ``k`` columns, and the exact selection runs on those alone. Where the threshold
+    value itself is shared by many columns, the columns above it are taken with as many tied
+    ones as needed.
+    """
+    r, m = a.shape
+    cols = np.empty((r, k), dtype=np.int64)
+    vals = np.empty((r, k), dtype=a.dtype)
+    kth = np.empty(r, dtype=a.dtype)
+    stride = max(1, m // 1024)
+    sample = a[:, ::stride]
+    s = sample.shape[1]
+    above = min(s, int(math.ceil(1.5 * (k + 1) * s / m)) + 2)  # sampled values kept per row
+    threshold = np.partition(sample, s - above, axis=1)[:, s - above]
+    at_least = a >= threshold[:, None]
+    count = np.count_nonzero(at_least, axis=1)
+    small = (count > k) & (count <= max(6 * (k + 1), 64))
+    if small.any():
+        _select(a, np.flatnonzero(small), at_least, count, k, cols, vals, kth)
+    rest = np.flatnonzero(~small)
+    if not len(rest):
+        return cols, vals, kth
+    sub = a[rest]
+    over = sub > threshold[rest, None]
+    n_over = np.count_nonzero(over, axis=1)
+    # Too few above the threshold: all of them, and the rest of k from the ties at it.
+    ties = np.flatnonzero((n_over <= k) & (count[rest] > k))
+    if len(ties):
+        t_rows = rest[ties]
+        tied = sub[ties] == threshold[t_rows, None]
+        enough = np.cumsum(tied, axis=1) <= (k - n_over[ties])[:, None]
+        chosen = over[ties] | (tied & enough)
+        cols[t_rows] = np.flatnonzero(chosen).reshape(len(ties), k) % m
+        vals[t_rows] = np.take_along_axis(a[t_rows], cols[t_rows], axis=1)
+        kth[t_rows] = threshold[t_rows]
+    # Many above the threshold (a sample set too low): select among those.
+    many = np.flatnonzero(n_over > k)
+    if len(many):
+        _select(a, rest[many], over, n_over, k, cols, vals, kth, local=many)
+    # The threshold set too high (fewer than k + 1 at or above it): the whole row.
+    whole = rest[count[rest] <= k]
+    if len(whole):
+        row = a[whole]
+        part = np.argpartition(row, m - k - 1, axis=1)
+        cols[whole] = part[:, m - k :]
+        vals[whole] = np.take_along_axis(row, cols[whole], axis=1)
+        kth[whole] = np.take_along_axis(row, part[:, m - k - 1 : m - k], axis=1)[:, 0]
+    return cols, vals, kth
+
+
+def _select(a, rows, mask, count, k, cols, vals, kth, local=None) -> None:
+    """The k largest of ``a[rows]`` among the columns in ``mask`` (more than k per row): they
+    are gathered into a narrow array and selected there. ``mask`` and ``count`` are indexed by
+    ``local`` (positions within a subset of rows) when given, else by ``rows``."""
+    at = rows if local is None else local
+    m = a.shape[1]
+    sub_count = count[at]
+    rr, cc = np.divmod(np.flatnonzero(mask[at]), m)
+    width = int(sub_count.max())
+    pos = np.arange(len(rr)) - np.repeat(np.cumsum(sub_count) - sub_count, sub_count)
+    pad_v = np.full((len(rows), width), _lowest(a.dtype), dtype=a.dtype)
+    pad_c = np.zeros((len(rows), width), dtype=np.int64)
+    pad_v[rr, pos] = a[rows[rr], cc]
+    pad_c[rr, pos] = cc
+    part = np.argpartition(pad_v, width - k - 1, axis=1)
+    cols[rows] = np.take_along_axis(pad_c, part[:, width - k :], axis=1)
+    vals[rows] = np.take_along_axis(pad_v, part[:, width - k :], axis=1)
+    kth[rows] = np.take_along_axis(pad_v, part[:, width - k - 1 : width - k], axis=1)[:, 0]
 
 
 def _pinned(
@@ -330,6 +428,7 @@ def solve(
     progress: Progress | None = None,
     workers: int = 2,
     reserve: int | None = None,
+    keep_reserve: bool = False,
 ) -> Result:
     """The exact best assignment of ``n`` mentees to ``len(capacities)`` mentors, with its bound.
 
@@ -338,8 +437,8 @@ def solve(
     the result, using one of the mentor's places; a pinned pair that breaks a hard rule, or more
     pins on a mentor than free places, raises ValueError. ``candidates`` is how many best
     mentors per mentee start in the programme (raised to the largest capacity + 2); ``reserve``
-    how many best mentors per mentee are kept between checks (default 32 × candidates, at least
-    256), so that most mentees need scoring only once. ``workers`` threads call the scorer.
+    how many best mentors per mentee are kept between checks (default 64 × candidates, at least
+    512), so that most mentees need scoring only once. ``workers`` threads call the scorer.
     """
     _check_objective(objective)
     caps = np.asarray(capacities, dtype=np.int64).copy()
@@ -356,7 +455,7 @@ def solve(
     na = len(active)
     open_mentor = caps > 0
     k_cand = max(int(candidates), int(caps.max(initial=0)) + 2, 1)
-    reserve = min(m, max(1, reserve if reserve is not None else max(32 * k_cand, 256)))
+    reserve = min(m, max(1, reserve if reserve is not None else max(64 * k_cand, 512)))
     k_side = int(caps.max(initial=0)) + 4  # each mentor's best mentees also start as candidates
     blocks = _blocks(np.arange(na), block)
     positive_only = objective == "total_score"
@@ -374,28 +473,32 @@ def solve(
         key = np.where(usable, scores, _NO_SCORE).astype(np.int32, copy=False)
         del scores, feasible, usable
         if reserve < m:
-            part = np.argpartition(key, m - reserve - 1, axis=1)
-            top = part[:, m - reserve :]
-            left_out = np.take_along_axis(key, part[:, m - reserve - 1 : m - reserve], axis=1)[:, 0]
+            top, top_scores, left_out = _top_k(key, reserve)
         else:
             top = np.broadcast_to(np.arange(m), key.shape)
+            top_scores = key
             left_out = np.full(len(local), _NO_SCORE, dtype=np.int32)
-        top_scores = np.take_along_axis(key, top, axis=1)
-        order = np.argsort(-top_scores.astype(np.int64), axis=1, kind="stable")
+        # The best ``k_cand`` of each reserve first: they start as candidates.
+        if k_cand < top.shape[1]:
+            order = np.argpartition(-top_scores.astype(np.int64), k_cand - 1, axis=1)
+            top = np.take_along_axis(top, order, axis=1)
+            top_scores = np.take_along_axis(top_scores, order, axis=1)
         # Each mentor's best mentees in this block, so that every mentor starts with candidates.
         r = len(local)
         if r > k_side:
-            fans = np.argpartition(key, r - k_side, axis=0)[r - k_side :]
+            fans, fan_scores, _ = _top_k(np.ascontiguousarray(key.T), k_side)
+            fans, fan_scores = fans.T, fan_scores.T
         else:
             fans = np.broadcast_to(np.arange(r)[:, None], key.shape)
+            fan_scores = key
         return (
-            np.take_along_axis(top, order, axis=1).astype(np.int32),
-            np.take_along_axis(top_scores, order, axis=1),
+            top.astype(np.int32),
+            np.ascontiguousarray(top_scores),
             left_out,
             smin,
             smax,
             local[fans],
-            np.take_along_axis(key, fans, axis=0),
+            np.ascontiguousarray(fan_scores),
         )
 
     # Worded here, in the caller's thread and language: ``scanned`` runs in the pool's threads.
@@ -431,6 +534,17 @@ def solve(
         w[scores == _NO_SCORE] = -np.inf
         return w + shift
 
+    kept = None
+    if keep_reserve:
+        kept = Reserve(
+            active,
+            res_cols.copy(),
+            res_scores,
+            left_scores,
+            objective,
+            min(lows, default=None),
+            max(highs, default=None),
+        )
     res_w = weights(res_scores)  # (na, reserve) weights of each mentee's reserve
     tail = weights(left_scores)  # best gain left out of the reserve, under the prices ``tail_ref``
     tail_w = tail.copy()  # best weight left out of the reserve
@@ -569,7 +683,7 @@ def solve(
     matched = len(sel) + len(fi)
     pinned_value = float(fs.sum()) + (shift * len(fi) if not positive_only else 0.0)
     report(100, pgettext("batch run stage", "Done"))
-    return _finish(
+    result = _finish(
         mentor_of,
         total,
         matched,
@@ -580,6 +694,8 @@ def solve(
         len(ei),
         prices,
     )
+    result.reserve = kept
+    return result
 
 
 def _check_block(
@@ -603,18 +719,13 @@ def _check_block(
     vw = np.zeros(0)
     if len(v):
         rv = np.where(over[v], red[v], -np.inf)
-        if m > k_cand:
-            cols = np.argpartition(-rv, k_cand - 1, axis=1)[:, :k_cand]
-        else:
-            cols = np.broadcast_to(np.arange(m), rv.shape)
+        cols = _top_k(rv, k_cand)[0] if m > k_cand else np.broadcast_to(np.arange(m), rv.shape)
         ok = np.isfinite(np.take_along_axis(rv, cols, axis=1))
         vi = np.repeat(local[v], ok.sum(axis=1))
         vj = cols[ok].astype(np.int64)
         vw = np.take_along_axis(rv, cols, axis=1)[ok] + prices[vj]
     if reserve < m:
-        part = np.argpartition(red, m - reserve - 1, axis=1)
-        top = part[:, m - reserve :]
-        left = np.take_along_axis(red, part[:, m - reserve - 1 : m - reserve], axis=1)[:, 0]
+        top, _, left = _top_k(red, reserve)
         red += prices[None, :]  # now the weights
         top_w = np.take_along_axis(red, top, axis=1)
         np.put_along_axis(red, top, -np.inf, axis=1)
@@ -641,6 +752,7 @@ def greedy(
     objective: str = "total_score",
     fixed: Sequence[tuple[int, int]] = (),
     workers: int = 2,
+    reserve: Reserve | None = None,
 ) -> Result:
     """What a coordinator would do by hand: mentees in ``order`` (default 0..N-1, longest wait
     first) each take the best-scoring feasible mentor who still has a free place.
@@ -648,6 +760,11 @@ def greedy(
     For ``total_score`` a mentee only takes a mentor with a positive score (a pair scoring 0 or
     less would not raise the total); for ``most_matched`` any feasible mentor will do. Ties go to
     the lower mentor index. Pinned pairs are placed first, as in :func:`solve`.
+
+    ``reserve`` (``Result.reserve`` of :func:`solve` on the same mentees, mentors, pins and
+    objective) saves scoring everyone again: a mentee whose best mentor with a free place is in
+    their reserve, and beats every mentor left out of it, takes that mentor; only the others are
+    scored. The result is the same.
     """
     _check_objective(objective)
     caps = np.asarray(capacities, dtype=np.int64).copy()
@@ -667,6 +784,18 @@ def greedy(
 
     def fetch(chunk: np.ndarray):
         return _score(scorer, chunk, m)
+
+    if reserve is not None:
+        if order is not None or reserve.objective != objective or not np.array_equal(reserve.active, rows):
+            raise ValueError("The reserve was kept for other mentees, pins or objective.")
+        got, got_total = _greedy_from_reserve(scorer, reserve, caps, m, mentor_of, positive_only, block)
+        total += got_total
+        matched += got
+        places = int(min(len(rows), np.asarray(capacities, dtype=np.int64).sum() - len(fi)))
+        shift = 0
+        if not positive_only:
+            shift = _shift(reserve.smin, reserve.smax, places)
+        return _finish(mentor_of, total, matched, shift, objective, None, 0, 0, None)
 
     chunks = _blocks(rows, block)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, 2))) as pool:
@@ -697,6 +826,82 @@ def greedy(
     places = int(min(len(rows), np.asarray(capacities, dtype=np.int64).sum() - len(fi)))
     shift = _shift(min(lows, default=None), max(highs, default=None), places) if not positive_only else 0
     return _finish(mentor_of, total, matched, shift, objective, None, 0, 0, None)
+
+
+def _greedy_from_reserve(scorer, reserve, caps, m, mentor_of, positive_only, block) -> tuple[int, int]:
+    """The greedy pass over ``reserve.active`` in order, from their reserves where these decide.
+
+    A reserve decides while its best mentor with a free place beats every mentor left out of it.
+    Places only ever fill, so a mentee whose reserve cannot decide now never will: when the pass
+    meets one, every such mentee among the next ones is scored in full at once (a block), and
+    each of them takes the best mentor still free in their full row when their turn comes.
+    Places mentees in ``mentor_of`` and takes places from ``caps``. -> (placed, total score).
+    """
+    active, left_out = reserve.active, reserve.left_out
+    # Each reserve best first, ties to the lower mentor index (as over a whole row).
+    key = reserve.scores.astype(np.int64) * (m + 1) + (m - reserve.cols.astype(np.int64))
+    order = np.argsort(-key, axis=1)
+    cols = np.take_along_axis(reserve.cols, order, axis=1).astype(np.int64)
+    ranked = np.take_along_axis(reserve.scores, order, axis=1)
+    del key, order
+    na = len(active)
+    full: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # position -> (usable scores, scores)
+
+    def first_free(a: int) -> tuple[int, int]:
+        """(position in the ranked reserve of the best mentor with a free place or -1, verdict):
+        verdict 1 the reserve decides, 0 nobody usable is free, -1 the reserve cannot tell."""
+        usable = (caps[cols[a]] > 0) & (ranked[a] != _NO_SCORE)
+        t = int(usable.argmax()) if usable.any() else -1
+        if t >= 0 and ranked[a, t] > left_out[a]:
+            return t, 1
+        if t < 0 and left_out[a] == _NO_SCORE:
+            return t, 0
+        return t, -1
+
+    def score_undecided(a: int) -> None:
+        ahead = np.arange(a, min(na, a + 8 * block))
+        open_now = caps > 0
+        usable = open_now[cols[ahead]] & (ranked[ahead] != _NO_SCORE)
+        t = np.where(usable.any(axis=1), usable.argmax(axis=1), -1)
+        best = np.where(t >= 0, ranked[ahead, np.maximum(t, 0)], _NO_SCORE)
+        undecided = ahead[
+            ~((t >= 0) & (best > left_out[ahead])) & ~((t < 0) & (left_out[ahead] == _NO_SCORE))
+        ]
+        if full:
+            undecided = undecided[~np.isin(undecided, np.fromiter(full, dtype=np.int64, count=len(full)))]
+        undecided = undecided[:block]
+        s_full, f_full = _score(scorer, active[undecided], m)
+        if positive_only:
+            f_full &= s_full > 0
+        keys = np.where(f_full, s_full, _NO_SCORE).astype(np.int32, copy=False)
+        for r, pos in enumerate(undecided.tolist()):
+            full[pos] = (keys[r], s_full[r])
+
+    placed = total = 0
+    places = int(caps[caps > 0].sum())
+    for a in range(na):
+        if places <= 0:
+            break
+        t, verdict = first_free(a)
+        if verdict == 0:
+            continue
+        if verdict == 1:
+            j, score = int(cols[a, t]), int(ranked[a, t])
+        else:
+            if a not in full:
+                score_undecided(a)
+            keys, scores = full.pop(a)
+            free_keys = np.where(caps > 0, keys, _NO_SCORE)
+            j = int(free_keys.argmax())
+            if free_keys[j] == _NO_SCORE:
+                continue
+            score = int(scores[j])
+        mentor_of[active[a]] = j
+        total += score
+        placed += 1
+        places -= 1
+        caps[j] -= 1
+    return placed, total
 
 
 def dual_bound(

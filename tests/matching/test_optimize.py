@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from matching.optimize import dual_bound, greedy, solve
+from matching.optimize import _top_k, dual_bound, greedy, solve
 
 LEVEL_POINTS = np.array([0, 10, 30, 40], dtype=np.int32)
 
@@ -340,3 +340,64 @@ def test_unknown_objective_is_refused():
     intake = Intake(np.ones((1, 1)), np.ones((1, 1), bool), np.array([1]))
     with pytest.raises(ValueError, match="objective"):
         solve(intake.scorer, 1, intake.capacities, objective="fastest")
+
+
+# --- each mentee's reserve: the k best mentors, exactly ---------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float64])
+@pytest.mark.parametrize("k", [1, 7, 64, 300])
+def test_reserve_holds_each_rows_k_best_and_the_best_left_out(dtype, k):
+    rng = np.random.default_rng(k)
+    lowest = -np.inf if dtype == np.float64 else np.iinfo(np.int32).min
+    a = rng.integers(-30, 120, (400, 3000)).astype(dtype)
+    a[rng.random(a.shape) < 0.4] = lowest  # pairs that may not be matched
+    a[:20] = 5  # every value tied
+    a[20:40, 10:] = lowest  # hardly a feasible mentor
+    a[40:60, : k + 1] = 500  # the best k + 1 all equal
+
+    cols, vals, kth = _top_k(a, k)
+
+    expected = np.sort(a, axis=1)[:, ::-1]
+    assert (np.sort(vals, axis=1)[:, ::-1] == expected[:, :k]).all()
+    assert (np.take_along_axis(a, cols, axis=1) == vals).all()
+    assert all(len(set(row)) == k for row in cols.tolist())  # k distinct mentors
+    assert (kth == expected[:, k]).all()
+
+
+# --- the greedy comparison from the solver's reserves -------------------------------------------
+
+
+@pytest.mark.parametrize("objective", ["total_score", "most_matched"])
+@pytest.mark.parametrize("reserve", [2, 8, 64])
+def test_greedy_from_the_solvers_reserves_equals_greedy_scoring_everyone(objective, reserve):
+    for intake in (programme(300, 120, seed=reserve), contested(300, 80)):
+        fixed = [(0, 3), (7, 5)] if intake.feasible[0, 3] and intake.feasible[7, 5] else []
+        result = solve(
+            intake.scorer, intake.n, intake.capacities, objective=objective, fixed=fixed,
+            reserve=reserve, block=64, keep_reserve=True,
+        )  # fmt: skip
+        calls = []
+
+        def counting(rows, intake=intake, calls=calls):
+            calls.append(len(rows))
+            return intake.scorer(rows)
+
+        quick = greedy(
+            counting, intake.n, intake.capacities, objective=objective, fixed=fixed, reserve=result.reserve
+        )
+        plain = greedy(intake.scorer, intake.n, intake.capacities, objective=objective, fixed=fixed)
+        assert (quick.mentor_of == plain.mentor_of).all()
+        assert (quick.total, quick.matched, quick.objective_value) == (
+            plain.total,
+            plain.matched,
+            plain.objective_value,
+        )
+        assert sum(calls) - len(fixed) < intake.n  # some mentees were placed from their reserve
+
+
+def test_a_reserve_from_another_objective_is_refused():
+    intake = programme(50, 20, seed=1)
+    result = solve(intake.scorer, 50, intake.capacities, keep_reserve=True)
+    with pytest.raises(ValueError, match="other mentees, pins or objective"):
+        greedy(intake.scorer, 50, intake.capacities, objective="most_matched", reserve=result.reserve)
