@@ -660,11 +660,8 @@ def _unmatched_reasons(data, rows, mentor_of) -> list[tuple[str, str, dict]]:
     ``rows``."""
     from matching.engine import unmatched_detail
 
-    out = []
-    for i in rows:
-        reason, args = data.unmatched_cause(int(i), mentor_of)
-        out.append((reason, unmatched_detail(reason, args, ""), args))
-    return out
+    causes = data.unmatched_causes(rows, mentor_of)
+    return [(reason, unmatched_detail(reason, args, ""), args) for reason, args in causes]
 
 
 PAIR_FIELDS = ("run_id", "mentee_id", "mentor_id", "score", "parts", "pinned", "language_concordant")

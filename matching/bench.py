@@ -558,7 +558,7 @@ def run_tandem(*, programme_id: int) -> dict:
     timers.wrap(engine, "load_matching_data", "load", keep=True)
     timers.wrap(engine.MatchingData, "score_block", "scoring")
     timers.wrap(engine.MatchingData, "explain", "explain")
-    timers.wrap(engine.MatchingData, "unmatched_cause", "explain")
+    timers.wrap(engine.MatchingData, "unmatched_causes", "explain")
     timers.wrap(optimize, "solve", "solve", keep=True)
     timers.wrap(optimize, "greedy", "greedy")
     # The restricted problems inside ``solve`` (over the candidate pairs), under either name.

@@ -1002,27 +1002,52 @@ class MatchingData:
         """Why mentee ``i`` is left unmatched: the first rule that leaves no mentor, else that
         the suitable mentors went to others. The reason's code, and what its words are made of
         (``_Texts.unmatched_detail``)."""
+        return self.unmatched_causes([i], assigned_mentor_of)[0]
+
+    def unmatched_causes(
+        self, rows: Sequence[int], assigned_mentor_of: np.ndarray | None = None
+    ) -> list[tuple[str, dict]]:
+        """``unmatched_cause`` for each mentee in ``rows``, scored a chunk of mentees at a time."""
+        rows = np.asarray(rows, dtype=np.int64)
         free = self.mentor_free > 0
         if not free.any():
-            return "no_mentor", {}
-        parts: dict = {}
-        total, feasible = self._score(np.asarray([i]), None, parts)
-        language_ok = parts.get("_language_ok", np.ones_like(feasible))[0] & free
-        mode_ok = parts["_mode_ok"][0] & language_ok
-        near_ok = mode_ok & ~parts["_too_far"][0] if "_too_far" in parts else mode_ok
-        language = self.mentee_pref_code[i]
-        if not language_ok.any():
-            return "no_language", {"languages": list(self.mentee_language_codes[i]), "language": language}
-        if not mode_ok.any():
-            wanted = [str(mode) for mode, bit in MODE_BITS.items() if int(self.mentee_modes[i]) & bit]
-            return "no_mode", {"modes": wanted}
-        if not near_ok.any():
-            return "too_far", {"language": language, "km": self.weights.max_distance_km}
-        if not feasible[0].any():
-            return "excluded", {}
-        if int(total[0][feasible[0]].max()) <= 0:
-            return "not_worth", {}
-        return "outscored", {"count": int(np.count_nonzero(feasible[0]))}
+            return [("no_mentor", {}) for _ in rows]
+        out: list[tuple[str, dict]] = []
+        for start in range(0, len(rows), EXPLAIN_CHUNK):
+            chunk = rows[start : start + EXPLAIN_CHUNK]
+            parts: dict = {}
+            total, feasible = self._score(chunk, None, parts)
+            language_ok = parts.get("_language_ok", np.ones_like(feasible)) & free[None, :]
+            mode_ok = parts["_mode_ok"] & language_ok
+            near_ok = mode_ok & ~parts["_too_far"] if "_too_far" in parts else mode_ok
+            any_language = language_ok.any(axis=1)
+            any_mode = mode_ok.any(axis=1)
+            any_near = near_ok.any(axis=1)
+            any_feasible = feasible.any(axis=1)
+            best = np.where(feasible, total, np.iinfo(np.int16).min).max(axis=1)
+            count = np.count_nonzero(feasible, axis=1)
+            del parts, total, feasible, language_ok, mode_ok, near_ok
+            for a, i in enumerate(chunk.tolist()):
+                language = self.mentee_pref_code[i]
+                if not any_language[a]:
+                    out.append(
+                        (
+                            "no_language",
+                            {"languages": list(self.mentee_language_codes[i]), "language": language},
+                        )
+                    )
+                elif not any_mode[a]:
+                    wanted = [str(mode) for mode, bit in MODE_BITS.items() if int(self.mentee_modes[i]) & bit]
+                    out.append(("no_mode", {"modes": wanted}))
+                elif not any_near[a]:
+                    out.append(("too_far", {"language": language, "km": self.weights.max_distance_km}))
+                elif not any_feasible[a]:
+                    out.append(("excluded", {}))
+                elif int(best[a]) <= 0:
+                    out.append(("not_worth", {}))
+                else:
+                    out.append(("outscored", {"count": int(count[a])}))
+        return out
 
     def mentee_language(self, i: int) -> str:
         return self.mentee_pref_code[i] if self.mentee_consent[i] else ""
