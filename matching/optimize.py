@@ -788,7 +788,9 @@ def greedy(
     if reserve is not None:
         if order is not None or reserve.objective != objective or not np.array_equal(reserve.active, rows):
             raise ValueError("The reserve was kept for other mentees, pins or objective.")
-        got, got_total = _greedy_from_reserve(scorer, reserve, caps, m, mentor_of, positive_only, block)
+        got, got_total = _greedy_from_reserve(
+            scorer, reserve, caps, m, mentor_of, positive_only, block, workers
+        )
         total += got_total
         matched += got
         places = int(min(len(rows), np.asarray(capacities, dtype=np.int64).sum() - len(fi)))
@@ -828,7 +830,9 @@ def greedy(
     return _finish(mentor_of, total, matched, shift, objective, None, 0, 0, None)
 
 
-def _greedy_from_reserve(scorer, reserve, caps, m, mentor_of, positive_only, block) -> tuple[int, int]:
+def _greedy_from_reserve(
+    scorer, reserve, caps, m, mentor_of, positive_only, block, workers
+) -> tuple[int, int]:
     """The greedy pass over ``reserve.active`` in order, from their reserves where these decide.
 
     A reserve decides while its best mentor with a free place beats every mentor left out of it.
@@ -859,7 +863,7 @@ def _greedy_from_reserve(scorer, reserve, caps, m, mentor_of, positive_only, blo
         return t, -1
 
     def score_undecided(a: int) -> None:
-        ahead = np.arange(a, min(na, a + 8 * block))
+        ahead = np.arange(a, min(na, a + 3 * block))
         open_now = caps > 0
         usable = open_now[cols[ahead]] & (ranked[ahead] != _NO_SCORE)
         t = np.where(usable.any(axis=1), usable.argmax(axis=1), -1)
@@ -870,7 +874,11 @@ def _greedy_from_reserve(scorer, reserve, caps, m, mentor_of, positive_only, blo
         if full:
             undecided = undecided[~np.isin(undecided, np.fromiter(full, dtype=np.int64, count=len(full)))]
         undecided = undecided[:block]
-        s_full, f_full = _score(scorer, active[undecided], m)
+        halves = _blocks(undecided, (len(undecided) + 1) // 2)
+        scored = _map_blocks(lambda part: _score(scorer, active[part], m), halves, workers)
+        s_full = np.concatenate([pair[0] for pair in scored])
+        f_full = np.concatenate([pair[1] for pair in scored])
+        del scored
         if positive_only:
             f_full &= s_full > 0
         keys = np.where(f_full, s_full, _NO_SCORE).astype(np.int32, copy=False)
