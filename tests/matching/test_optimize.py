@@ -355,6 +355,12 @@ def test_reserve_holds_each_rows_k_best_and_the_best_left_out(dtype, k):
     a[:20] = 5  # every value tied
     a[20:40, 10:] = lowest  # hardly a feasible mentor
     a[40:60, : k + 1] = 500  # the best k + 1 all equal
+    # Rows whose every other column misleads a sample of them: a threshold set too low (every
+    # sampled value tied below the rest) and one set too high (sampled values above the rest).
+    a[60:70, 0::2] = -20
+    a[60:70, 1::2] = rng.integers(-10, 120, (10, 1500))
+    a[70:80] = rng.integers(-30, 50, (10, 3000))
+    a[70:80, 0:456:2] = 100
 
     cols, vals, kth = _top_k(a, k)
 
