@@ -426,7 +426,7 @@ def _load_people(
     n = len(people)
     consent = np.zeros(n, dtype=bool)
     for (pid,) in Consent.objects.filter(
-        person_id__in=person_ids, purpose=ConsentPurpose.BACKGROUND_MATCHING, withdrawn_at__isnull=True
+        person_id__any_of=person_ids, purpose=ConsentPurpose.BACKGROUND_MATCHING, withdrawn_at__isnull=True
     ).values_list("person_id"):
         consent[position[pid]] = True
 
@@ -436,7 +436,7 @@ def _load_people(
     consented = [pid for pid in person_ids if consent[position[pid]]]
     if consented:
         for pid, code, level, preferred in (
-            PersonLanguage.objects.filter(person_id__in=consented)
+            PersonLanguage.objects.filter(person_id__any_of=consented)
             .order_by("person_id", "id")
             .values_list("person_id", "language", "level", "is_preferred")
         ):
@@ -444,13 +444,13 @@ def _load_people(
             if grow_vocab:
                 vocab._index(vocab.languages, code)
         through = Person.cultural_backgrounds.through
-        for pid, bg in through.objects.filter(person_id__in=consented).values_list(
+        for pid, bg in through.objects.filter(person_id__any_of=consented).values_list(
             "person_id", "culturalbackground_id"
         ):
             backgrounds[position[pid]].append(bg)
             if grow_vocab:
                 vocab._index(vocab.backgrounds, bg)
-    for pid, need in Person.needs.through.objects.filter(person_id__in=person_ids).values_list(
+    for pid, need in Person.needs.through.objects.filter(person_id__any_of=person_ids).values_list(
         "person_id", "need_id"
     ):
         needs[position[pid]].append(need)
@@ -615,7 +615,7 @@ class MatchingData:
             qs = qs.filter(status=Mentee.Status.WAITING).exclude(matches__status__in=Match.OPEN_STATUSES)
             qs = qs.order_by("waiting_since", "id")
         else:
-            qs = qs.filter(pk__in=list(mentee_ids)).order_by("waiting_since", "id")
+            qs = qs.filter(pk__any_of=list(mentee_ids)).order_by("waiting_since", "id")
         rows = list(
             qs.values_list(
                 "id",
@@ -717,7 +717,7 @@ class MatchingData:
             reasons = {value: str(label).lower() for value, label in MatchExclusion.Reason.choices}
             on_list = gettext("On the programme's exclusion list: %(reason)s.")
             for mentee_id, mentor_id, reason in MatchExclusion.objects.filter(
-                programme_id=self.programme_id, mentee_id__in=mentee_ids
+                programme_id=self.programme_id, mentee_id__any_of=mentee_ids
             ).values_list("mentee_id", "mentor_id", "reason"):
                 add(mentee_id, mentor_id, on_list % {"reason": reasons.get(reason, reason.lower())})
             declines = {value: str(label).lower() for value, label in Match.DeclineReason.choices}
@@ -728,7 +728,7 @@ class MatchingData:
                 Q(status=Match.Status.DECLINED)
                 | Q(status=Match.Status.CLOSED, closure_reason__in=NO_REMATCH_REASONS),
                 programme_id=self.programme_id,
-                mentee_id__in=mentee_ids,
+                mentee_id__any_of=mentee_ids,
             ).values_list("mentee_id", "mentor_id", "status", "decline_reason", "closure_reason"):
                 if status == Match.Status.DECLINED:
                     add(mentee_id, mentor_id, declined_before % {"reason": declines.get(decline, "")})

@@ -6,3 +6,6 @@ class MentoringConfig(AppConfig):
     name = "mentoring"
     verbose_name = _("Programmes and people")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from mentoring import lookups  # noqa: F401 - registers ``__any_of``
