@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
+from matching import optimize
 from matching.optimize import _top_k, dual_bound, greedy, solve
 
 LEVEL_POINTS = np.array([0, 10, 30, 40], dtype=np.int32)
@@ -236,6 +237,26 @@ def test_pairs_left_out_are_priced_back_in_until_none_would_improve():
     assert result.rounds > 1
     assert result.total == exact_total(intake)
     assert result.exact
+
+
+@pytest.mark.parametrize("objective", ["total_score", "most_matched"])
+@pytest.mark.parametrize("warm_share", [0.0, 1.0])
+def test_rounds_solved_afresh_or_from_the_round_before_reach_the_same_optimum(
+    objective, warm_share, monkeypatch
+):
+    """After a first round, each restricted problem is solved afresh (share 0) or from the
+    previous round's answer (share 1: always); the certified optimum is the same."""
+    monkeypatch.setattr(optimize, "_WARM_SHARE", warm_share)
+    intake = programme(600, 250, seed=3)
+    result = solve(
+        intake.scorer, intake.n, intake.capacities, objective=objective, candidates=2, reserve=8, block=100
+    )
+    assert result.rounds > 3
+    assert result.exact
+    if objective == "total_score":
+        assert result.total == exact_total(intake)
+    else:
+        assert (result.matched, result.total) == exact_most_matched(intake)
 
 
 def test_mentees_are_scored_again_when_their_short_lists_cannot_prove_the_optimum():
