@@ -191,7 +191,7 @@ def _top_k(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cols = np.empty((r, k), dtype=np.int64)
     vals = np.empty((r, k), dtype=a.dtype)
     kth = np.empty(r, dtype=a.dtype)
-    stride = max(1, m // 1024)
+    stride = max(1, m // max(128, 2 * (k + 1)))  # a sample of about 2 (k + 1) columns, or 128
     sample = a[:, ::stride]
     s = sample.shape[1]
     above = min(s, int(math.ceil(1.5 * (k + 1) * s / m)) + 2)  # sampled values kept per row
@@ -608,15 +608,11 @@ def solve(
         new_w: list[np.ndarray] = []  # and weights
 
         # Reserve pairs that would improve the result (no scoring needed).
-        beats = res_gain > (gain + tol)[:, None]
-        if beats.any():
-            rows = np.flatnonzero(beats.any(axis=1))
-            g = np.where(beats[rows], res_gain[rows], -np.inf)
-            take = np.argsort(-g, axis=1, kind="stable")[:, : 2 * k_cand]
-            keep = np.isfinite(np.take_along_axis(g, take, axis=1))
-            new_i.append(np.repeat(rows, keep.sum(axis=1)))
-            new_j.append(np.take_along_axis(res_cols[rows], take, axis=1)[keep].astype(np.int64))
-            new_w.append(np.take_along_axis(res_w[rows], take, axis=1)[keep])
+        bi, bj, bw = _improving(np.arange(na), res_gain, res_cols, gain + tol, 2 * k_cand, prices)
+        if len(bi):
+            new_i.append(bi)
+            new_j.append(bj)
+            new_w.append(bw)
         if len(new_i) and len(new_i[0]) > max(100, na // 200):
             # Prices still move a lot while the reserves hold better pairs: score nobody again yet.
             rescore = np.zeros(0, dtype=np.int64)
@@ -729,19 +725,18 @@ def _check_block(
     red = np.where(usable, scores.astype(np.float64) + (shift - prices)[None, :], -np.inf)
     del scores, feasible, usable
     row_best = np.maximum(red.max(axis=1), 0.0)
-    over = red > (gain[local] + tol)[:, None]
-    v = np.flatnonzero(over.any(axis=1))
-    vi = vj = np.zeros(0, dtype=np.int64)
-    vw = np.zeros(0)
-    if len(v):
-        rv = np.where(over[v], red[v], -np.inf)
-        cols = _top_k(rv, k_cand)[0] if m > k_cand else np.broadcast_to(np.arange(m), rv.shape)
-        ok = np.isfinite(np.take_along_axis(rv, cols, axis=1))
-        vi = np.repeat(local[v], ok.sum(axis=1))
-        vj = cols[ok].astype(np.int64)
-        vw = np.take_along_axis(rv, cols, axis=1)[ok] + prices[vj]
+    threshold = gain[local] + tol
+    # Pairs that would improve the result: each row's best ``k_cand`` over its gain. They are
+    # the row's best pairs under these prices, so a reserve at least that long holds them.
+    from_reserve = k_cand <= reserve < m
+    if not from_reserve:
+        vi, vj, vw = _improving(local, red, None, threshold, k_cand, prices)
     if reserve < m:
         top, _, left = _top_k(red, reserve)
+        if from_reserve:
+            vi, vj, vw = _improving(
+                local, np.take_along_axis(red, top, axis=1), top, threshold, k_cand, prices
+            )
         red += prices[None, :]  # now the weights
         top_w = np.take_along_axis(red, top, axis=1)
         np.put_along_axis(red, top, -np.inf, axis=1)
@@ -751,6 +746,23 @@ def _check_block(
         left = left_w = np.full(len(local), -np.inf)
         top_w = red + prices[None, :]
     return local, row_best, vi, vj, vw, top.astype(np.int32), top_w, left, left_w
+
+
+def _improving(local, gains, cols, threshold, k_cand, prices):
+    """Each row's best ``k_cand`` pairs whose gain beats ``threshold``: ``gains`` (r, w) are the
+    gains of the mentors ``cols`` (r, w) (all mentors in order when None). -> (rows, mentors,
+    weights) of those pairs."""
+    over = gains > threshold[:, None]
+    v = np.flatnonzero(over.any(axis=1))
+    if not len(v):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    rv = np.where(over[v], gains[v], -np.inf)
+    width = rv.shape[1]
+    at = _top_k(rv, k_cand)[0] if width > k_cand else np.broadcast_to(np.arange(width), rv.shape)
+    found = np.take_along_axis(rv, at, axis=1)
+    ok = np.isfinite(found)
+    mentors = (at if cols is None else np.take_along_axis(cols[v], at, axis=1))[ok].astype(np.int64)
+    return np.repeat(local[v], ok.sum(axis=1)), mentors, found[ok] + prices[mentors]
 
 
 # --------------------------------------------------------------------------------------------
