@@ -19,6 +19,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -547,22 +548,36 @@ def _compute(run: BatchRun, *, started: float) -> None:
 
     capacities = np.asarray(data.mentor_free)
     if n and len(capacities):
-        result = optimize.solve(
-            data.score_block,
-            n,
-            capacities,
-            objective=run.objective,
-            fixed=fixed,
-            progress=progress.solver,
-            keep_reserve=True,
-        )
-        progress.write(PROGRESS_SOLVED, _("Computing a greedy assignment for comparison"), force=True)
-        # The same pins and objective, so the comparison is like for like; mentees are placed
-        # from the solver's first scoring where it decides, instead of being scored again.
-        baseline = optimize.greedy(
-            data.score_block, n, capacities, objective=run.objective, fixed=fixed, reserve=result.reserve
-        )
-        result.reserve = None
+        # The greedy assignment for comparison, with the same pins and objective (like for
+        # like), runs beside the solver's pricing rounds from the solver's first scoring: mentees
+        # are placed from their reserves where these decide instead of being scored again.
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            comparison = []
+
+            def start_greedy(reserve) -> None:
+                comparison.append(
+                    beside.submit(
+                        optimize.greedy,
+                        data.score_block,
+                        n,
+                        capacities,
+                        objective=run.objective,
+                        fixed=fixed,
+                        reserve=reserve,
+                    )
+                )
+
+            result = optimize.solve(
+                data.score_block,
+                n,
+                capacities,
+                objective=run.objective,
+                fixed=fixed,
+                progress=progress.solver,
+                on_reserve=start_greedy,
+            )
+            progress.write(PROGRESS_SOLVED, _("Computing a greedy assignment for comparison"), force=True)
+            baseline = comparison[0].result()
     else:
         # Nobody waiting, or no mentor at all: nothing to solve, and every mentee stays unmatched.
         result = baseline = optimize.Result(

@@ -50,7 +50,7 @@ from numba import njit
 _INF = np.inf
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _slot_add(slot_start, slots, j, i):
     for s in range(slot_start[j], slot_start[j + 1]):
         if slots[s] < 0:
@@ -59,7 +59,7 @@ def _slot_add(slot_start, slots, j, i):
     raise RuntimeError("a mentor took more mentees than places")
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _slot_remove(slot_start, slots, j, i):
     for s in range(slot_start[j], slot_start[j + 1]):
         if slots[s] == i:
@@ -68,7 +68,7 @@ def _slot_remove(slot_start, slots, j, i):
     raise RuntimeError("a mentee was not in its mentor's places")
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _relax(heap, dist, touched, nt, v, nd, ub, ubn, target):
     """Offer node v the distance nd. Nodes no nearer than the nearest target found so far
     (``ub``, node ``ubn``) are left out: they cannot lie on a shortest path to a target.
@@ -85,7 +85,7 @@ def _relax(heap, dist, touched, nt, v, nd, ub, ubn, target):
     return nt, ub, ubn
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _is_short(v, n, m, load, tflow, short_t):
     """Whether node v is short of a unit (a target for the surplus)."""
     if v == n + m:
@@ -95,7 +95,7 @@ def _is_short(v, n, m, load, tflow, short_t):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _nearest(
     n, m, indptr, adj_j, adj_w, slot_start, slots, caps, pi, mentor_of, w_of, to_t, load, tflow,
     short_t, surplus, count, dist, settled, touched, order, stats,
@@ -172,7 +172,7 @@ def _nearest(
     return ub
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _augment(stack, weights, top, n, m, slot_start, slots, mentor_of, w_of, to_t, load, tflow):
     """Move one unit along stack[0] -> ... -> stack[top]; ``weights[q]`` is the weight of the
     pair into stack[q] where that is a mentor reached from a mentee. Done from the target back,
@@ -204,7 +204,7 @@ def _augment(stack, weights, top, n, m, slot_start, slots, mentor_of, w_of, to_t
             tflow[v - n] -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _move_along_zero(
     n, m, indptr, adj_j, adj_w, slot_start, slots, caps, pi, mentor_of, w_of, to_t, load, tflow,
     short_t, surplus, count, seen, cursor, touched, stack, weights, stats,
@@ -297,7 +297,7 @@ def _move_along_zero(
     return left, short_t
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _round(
     n, m, indptr, adj_j, adj_w, slot_start, slots, caps, pi, mentor_of, w_of, to_t, load, tflow, short, stats
 ):  # fmt: skip

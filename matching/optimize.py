@@ -436,6 +436,7 @@ def solve(
     workers: int = 2,
     reserve: int | None = None,
     keep_reserve: bool = False,
+    on_reserve: Callable[[Reserve], None] | None = None,
 ) -> Result:
     """The exact best assignment of ``n`` mentees to ``len(capacities)`` mentors, with its bound.
 
@@ -446,6 +447,10 @@ def solve(
     mentors per mentee start in the programme (raised to the largest capacity + 2); ``reserve``
     how many best mentors per mentee are kept between checks (default 64 × candidates, at least
     512), so that most mentees need scoring only once. ``workers`` threads call the scorer.
+
+    Each mentee's reserve as first scored (:class:`Reserve`, for :func:`greedy`) is kept in
+    ``Result.reserve`` with ``keep_reserve``, and handed to ``on_reserve`` as soon as the first
+    pass has it, before the pricing rounds (which leave a core idle while they solve).
     """
     _check_objective(objective)
     caps = np.asarray(capacities, dtype=np.int64).copy()
@@ -542,7 +547,7 @@ def solve(
         return w + shift
 
     kept = None
-    if keep_reserve:
+    if keep_reserve or on_reserve is not None:
         kept = Reserve(
             active,
             res_cols.copy(),
@@ -552,6 +557,8 @@ def solve(
             min(lows, default=None),
             max(highs, default=None),
         )
+        if on_reserve is not None:
+            on_reserve(kept)
     res_w = weights(res_scores)  # (na, reserve) weights of each mentee's reserve
     tail = weights(left_scores)  # best gain left out of the reserve, under the prices ``tail_ref``
     tail_w = tail.copy()  # best weight left out of the reserve
@@ -706,7 +713,7 @@ def solve(
         len(ei),
         prices,
     )
-    result.reserve = kept
+    result.reserve = kept if keep_reserve else None
     return result
 
 
