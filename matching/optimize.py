@@ -886,26 +886,21 @@ def _greedy_from_reserve(
     na = len(active)
     full: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # position -> (usable scores, scores)
 
-    def first_free(a: int) -> tuple[int, int]:
-        """(position in the ranked reserve of the best mentor with a free place or -1, verdict):
-        verdict 1 the reserve decides, 0 nobody usable is free, -1 the reserve cannot tell."""
-        usable = (caps[cols[a]] > 0) & (ranked[a] != _NO_SCORE)
-        t = int(usable.argmax()) if usable.any() else -1
-        if t >= 0 and ranked[a, t] > left_out[a]:
-            return t, 1
-        if t < 0 and left_out[a] == _NO_SCORE:
-            return t, 0
-        return t, -1
+    def first_free(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the mentees at positions ``at``: (position in the ranked reserve of the best
+        mentor with a free place or -1, verdict): verdict 1 the reserve decides, 0 nobody
+        usable is free, -1 the reserve cannot tell."""
+        usable = (caps[cols[at]] > 0) & (ranked[at] != _NO_SCORE)
+        t = np.where(usable.any(axis=1), usable.argmax(axis=1), -1)
+        best = np.where(t >= 0, ranked[at, np.maximum(t, 0)], _NO_SCORE)
+        verdict = np.where(
+            (t >= 0) & (best > left_out[at]), 1, np.where((t < 0) & (left_out[at] == _NO_SCORE), 0, -1)
+        )
+        return t, verdict
 
     def score_undecided(a: int) -> None:
         ahead = np.arange(a, min(na, a + 3 * block))
-        open_now = caps > 0
-        usable = open_now[cols[ahead]] & (ranked[ahead] != _NO_SCORE)
-        t = np.where(usable.any(axis=1), usable.argmax(axis=1), -1)
-        best = np.where(t >= 0, ranked[ahead, np.maximum(t, 0)], _NO_SCORE)
-        undecided = ahead[
-            ~((t >= 0) & (best > left_out[ahead])) & ~((t < 0) & (left_out[ahead] == _NO_SCORE))
-        ]
+        undecided = ahead[first_free(ahead)[1] == -1]
         if full:
             undecided = undecided[~np.isin(undecided, np.fromiter(full, dtype=np.int64, count=len(full)))]
         undecided = undecided[:block]
@@ -925,7 +920,7 @@ def _greedy_from_reserve(
     for a in range(na):
         if places <= 0:
             break
-        t, verdict = first_free(a)
+        (t,), (verdict,) = first_free(np.array([a]))
         if verdict == 0:
             continue
         if verdict == 1:

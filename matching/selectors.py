@@ -127,16 +127,19 @@ def _in_order(queryset: QuerySet, ids: list[int]) -> list:
     return [rows[pk] for pk in ids if pk in rows]
 
 
-def mentor_suggestions_for_mentee(*, mentee: Mentee, limit: int = 10) -> SuggestionList[MentorSuggestion]:
+def mentor_suggestions_for_mentee(
+    *, mentee: Mentee, limit: int = 10, languages: bool = True
+) -> SuggestionList[MentorSuggestion]:
     """The mentors who may be matched with ``mentee`` now, best first, each with the named parts
-    of its score; and how many mentors each hard rule excluded."""
+    of its score; and how many mentors each hard rule excluded. ``languages``: read the
+    mentors' languages too (the pages show them; the API does not)."""
     result = mentor_suggestions(mentee=mentee, limit=limit)
-    mentors = _in_order(
-        Mentor.objects.select_related("person")
-        .annotate(open_matches=Count("matches", filter=Q(matches__status__in=Match.OPEN_STATUSES)))
-        .prefetch_related(_languages()),
-        [item.mentor_id for item in result.items],
+    mentors = Mentor.objects.select_related("person").annotate(
+        open_matches=Count("matches", filter=Q(matches__status__in=Match.OPEN_STATUSES))
     )
+    if languages:
+        mentors = mentors.prefetch_related(_languages())
+    mentors = _in_order(mentors, [item.mentor_id for item in result.items])
     explanations = {item.mentor_id: item for item in result.items}
     return SuggestionList(
         items=[MentorSuggestion(person=mentor, explanation=explanations[mentor.pk]) for mentor in mentors],

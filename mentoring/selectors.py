@@ -69,22 +69,25 @@ def _person_prefetches(prefix: str = "person") -> list:
     ]
 
 
+def _mentees_visible_to(*, user: User) -> QuerySet[Mentee]:
+    """The mentees ``user`` may see (the rule of :func:`mentee_list_visible_to`), undecorated."""
+    if user.is_admin:
+        return Mentee.objects.all()
+    if user.role == User.Role.COORDINATOR:
+        return Mentee.objects.filter(programme__in=coordinated_programmes(user=user))
+    if user.role == User.Role.MENTOR:
+        return Mentee.objects.filter(
+            matches__mentor__user=user,
+            matches__status__in=Match.CURRENT_STATUSES,
+        ).distinct()
+    return Mentee.objects.none()
+
+
 def mentee_list_visible_to(*, user: User, filters: dict | None = None) -> QuerySet[Mentee]:
     """Coordinators: their programmes' mentees. Mentors: mentees of their own open matches.
     Managers read aggregates only, never rows."""
     filters = filters or {}
-    qs = Mentee.objects.select_related("person", "family", "programme", "school")
-    if user.is_admin:
-        pass
-    elif user.role == User.Role.COORDINATOR:
-        qs = qs.filter(programme__in=coordinated_programmes(user=user))
-    elif user.role == User.Role.MENTOR:
-        qs = qs.filter(
-            matches__mentor__user=user,
-            matches__status__in=Match.CURRENT_STATUSES,
-        ).distinct()
-    else:
-        return Mentee.objects.none()
+    qs = _mentees_visible_to(user=user).select_related("person", "family", "programme", "school")
     if status := filters.get("status"):
         qs = qs.filter(status=status)
     if programme := filters.get("programme"):
@@ -125,6 +128,18 @@ def mentee_get_for_user(
     Every successful read of the case record is audited."""
     return audited_get(
         mentee_list_visible_to(user=user), pk=mentee_id, user=user, request=request, audit_read=audit
+    )
+
+
+def mentee_reference_for_user(*, user: User, mentee_id: int, request: HttpRequest | None = None) -> Mentee:
+    """The mentee's id, programme and status only, for views whose other reads of the case go
+    through the matching engine (suggestions): visibility and audit as in
+    :func:`mentee_get_for_user`, without reading the rest of the record."""
+    return audited_get(
+        _mentees_visible_to(user=user).only("id", "programme_id", "status"),
+        pk=mentee_id,
+        user=user,
+        request=request,
     )
 
 
