@@ -597,8 +597,13 @@ def _compute(run: BatchRun, *, started: float) -> None:
     fixed_set = set(fixed)
     assigned = np.flatnonzero(mentor_of >= 0)
     left = np.flatnonzero(mentor_of < 0)
-    explanations = _explanations(data, assigned, mentor_of[assigned])
-    reasons = _unmatched_reasons(data, left, mentor_of)
+    # Why each unmatched mentee stays so is mostly numpy's work: it runs beside the explanations,
+    # which are mostly Python's. Only codes and figures come back; the words are put here, in
+    # the run's language.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        causes = beside.submit(data.unmatched_causes, left, mentor_of)
+        explanations = _explanations(data, assigned, mentor_of[assigned])
+        reasons = _unmatched_reasons(causes.result())
     pairs: list[tuple] = []
     unmatched: list[tuple] = []
     concordant = 0
@@ -670,12 +675,11 @@ def _explanations(data, rows, cols) -> list:
     return [data.explain(int(i), int(j)) for i, j in zip(rows, cols, strict=True)]
 
 
-def _unmatched_reasons(data, rows, mentor_of) -> list[tuple[str, str, dict]]:
-    """(reason, detail, what the detail is worded from) for each unmatched mentee index in
-    ``rows``."""
+def _unmatched_reasons(causes: list[tuple[str, dict]]) -> list[tuple[str, str, dict]]:
+    """(reason, detail, what the detail is worded from) for each of ``MatchingData``'s
+    ``unmatched_causes``, worded in the active language."""
     from matching.engine import unmatched_detail
 
-    causes = data.unmatched_causes(rows, mentor_of)
     return [(reason, unmatched_detail(reason, args, ""), args) for reason, args in causes]
 
 

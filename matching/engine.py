@@ -33,6 +33,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1007,46 +1008,60 @@ class MatchingData:
     def unmatched_causes(
         self, rows: Sequence[int], assigned_mentor_of: np.ndarray | None = None
     ) -> list[tuple[str, dict]]:
-        """``unmatched_cause`` for each mentee in ``rows``, scored a chunk of mentees at a time."""
+        """``unmatched_cause`` for each mentee in ``rows``, scored a chunk of mentees at a time
+        on two threads (the scoring is numpy's, which releases the GIL)."""
         rows = np.asarray(rows, dtype=np.int64)
         free = self.mentor_free > 0
         if not free.any():
             return [("no_mentor", {}) for _ in rows]
-        out: list[tuple[str, dict]] = []
-        for start in range(0, len(rows), EXPLAIN_CHUNK):
-            chunk = rows[start : start + EXPLAIN_CHUNK]
+
+        def summary(chunk: np.ndarray):
             parts: dict = {}
             total, feasible = self._score(chunk, None, parts)
             language_ok = parts.get("_language_ok", np.ones_like(feasible)) & free[None, :]
             mode_ok = parts["_mode_ok"] & language_ok
             near_ok = mode_ok & ~parts["_too_far"] if "_too_far" in parts else mode_ok
-            any_language = language_ok.any(axis=1)
-            any_mode = mode_ok.any(axis=1)
-            any_near = near_ok.any(axis=1)
-            any_feasible = feasible.any(axis=1)
-            best = np.where(feasible, total, np.iinfo(np.int16).min).max(axis=1)
-            count = np.count_nonzero(feasible, axis=1)
-            del parts, total, feasible, language_ok, mode_ok, near_ok
-            for a, i in enumerate(chunk.tolist()):
-                language = self.mentee_pref_code[i]
-                if not any_language[a]:
-                    out.append(
-                        (
-                            "no_language",
-                            {"languages": list(self.mentee_language_codes[i]), "language": language},
-                        )
+            return (
+                chunk,
+                language_ok.any(axis=1),
+                mode_ok.any(axis=1),
+                near_ok.any(axis=1),
+                feasible.any(axis=1),
+                np.where(feasible, total, np.iinfo(np.int16).min).max(axis=1),
+                np.count_nonzero(feasible, axis=1),
+            )
+
+        chunks = [rows[start : start + EXPLAIN_CHUNK] for start in range(0, len(rows), EXPLAIN_CHUNK)]
+        out: list[tuple[str, dict]] = []
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            summaries = pool.map(summary, chunks)
+            for chunk, any_language, any_mode, any_near, any_feasible, best, count in summaries:
+                out.extend(self._causes(chunk, any_language, any_mode, any_near, any_feasible, best, count))
+        return out
+
+    def _causes(self, chunk, any_language, any_mode, any_near, any_feasible, best, count):
+        """The causes for the mentees ``chunk`` from the summary of their scoring."""
+        out: list[tuple[str, dict]] = []
+        for a, i in enumerate(chunk.tolist()):
+            language = self.mentee_pref_code[i]
+            if not any_language[a]:
+                out.append(
+                    (
+                        "no_language",
+                        {"languages": list(self.mentee_language_codes[i]), "language": language},
                     )
-                elif not any_mode[a]:
-                    wanted = [str(mode) for mode, bit in MODE_BITS.items() if int(self.mentee_modes[i]) & bit]
-                    out.append(("no_mode", {"modes": wanted}))
-                elif not any_near[a]:
-                    out.append(("too_far", {"language": language, "km": self.weights.max_distance_km}))
-                elif not any_feasible[a]:
-                    out.append(("excluded", {}))
-                elif int(best[a]) <= 0:
-                    out.append(("not_worth", {}))
-                else:
-                    out.append(("outscored", {"count": int(count[a])}))
+                )
+            elif not any_mode[a]:
+                wanted = [str(mode) for mode, bit in MODE_BITS.items() if int(self.mentee_modes[i]) & bit]
+                out.append(("no_mode", {"modes": wanted}))
+            elif not any_near[a]:
+                out.append(("too_far", {"language": language, "km": self.weights.max_distance_km}))
+            elif not any_feasible[a]:
+                out.append(("excluded", {}))
+            elif int(best[a]) <= 0:
+                out.append(("not_worth", {}))
+            else:
+                out.append(("outscored", {"count": int(count[a])}))
         return out
 
     def mentee_language(self, i: int) -> str:

@@ -93,6 +93,42 @@ def test_another_programmes_coordinator_gets_not_found_for_suggestions(
 
 def test_manager_gets_not_found_for_suggestions(client_for, manager, waiting_mentee):
     assert client_for(manager).get(_suggestions_url(waiting_mentee)).status_code == 404
+    assert AuditEvent.objects.filter(
+        user=manager, action="denied", object_type="mentoring.Mentee", object_id=str(waiting_mentee.pk)
+    ).exists()
+
+
+def test_another_programmes_coordinator_is_refused_like_for_a_mentee_that_does_not_exist(
+    client_for, other_coordinator, waiting_mentee
+):
+    client = client_for(other_coordinator)
+    foreign = client.get(_suggestions_url(waiting_mentee))
+    missing = client.get(f"/api/v1/mentees/{waiting_mentee.pk + 10_000}/suggestions/")
+
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json() == missing.json()
+    assert AuditEvent.objects.filter(
+        user=other_coordinator, action="denied", object_id=str(waiting_mentee.pk)
+    ).exists()
+
+
+def test_suggestions_query_count_does_not_grow_with_the_mentors_suggested(
+    client_for, coordinator, programme, waiting_mentee
+):
+    client = client_for(coordinator)
+
+    def count() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(_suggestions_url(waiting_mentee))
+        return len(queries), len(response.json()["results"])
+
+    MentorFactory.create_batch(2, programme=programme, approved=True)
+    few, rows = count()
+    MentorFactory.create_batch(6, programme=programme, approved=True)
+    many, more = count()
+
+    assert (rows, more) == (2, 8)
+    assert many == few
 
 
 # --- Creating a match ------------------------------------------------------------------------
