@@ -49,9 +49,15 @@ from numba import njit
 
 _INF = np.inf
 
+# Nodes are numbered mentees 0..n-1, mentors n..n+m-1 and the sink t = n+m. A mentor's mentees
+# sit in ``slots[slot_start[j]:slot_start[j + 1]]`` (-1 for a free place); ``load[j]`` counts
+# them and ``tflow[j]`` is the flow from mentor j to t (more than ``load[j]``: j is short of a
+# unit). ``to_t[i]``: mentee i's unit goes straight to t (unmatched).
+
 
 @njit(cache=True, nogil=True)
 def _slot_add(slot_start, slots, j, i):
+    """Put mentee i in a free place of mentor j."""
     for s in range(slot_start[j], slot_start[j + 1]):
         if slots[s] < 0:
             slots[s] = i
@@ -61,6 +67,7 @@ def _slot_add(slot_start, slots, j, i):
 
 @njit(cache=True, nogil=True)
 def _slot_remove(slot_start, slots, j, i):
+    """Take mentee i out of mentor j's places."""
     for s in range(slot_start[j], slot_start[j + 1]):
         if slots[s] == i:
             slots[s] = -1
