@@ -1032,11 +1032,12 @@ class MatchingData:
             )
 
         chunks = [rows[start : start + EXPLAIN_CHUNK] for start in range(0, len(rows), EXPLAIN_CHUNK)]
+        if len(chunks) <= 1:  # one mentee's cause (a page): no threads to start
+            return [cause for c in chunks for cause in self._causes(*summary(c))]
         out: list[tuple[str, dict]] = []
         with ThreadPoolExecutor(max_workers=2) as pool:
-            summaries = pool.map(summary, chunks)
-            for chunk, any_language, any_mode, any_near, any_feasible, best, count in summaries:
-                out.extend(self._causes(chunk, any_language, any_mode, any_near, any_feasible, best, count))
+            for chunk, *figures in pool.map(summary, chunks):
+                out.extend(self._causes(chunk, *figures))
         return out
 
     def _causes(self, chunk, any_language, any_mode, any_near, any_feasible, best, count):
